@@ -1,0 +1,1 @@
+"""The application: transports, handlers, commands, scheduler, CLI."""

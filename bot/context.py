@@ -1,0 +1,39 @@
+"""What every handler, command and job receives: database sessions, a clock, settings.
+
+Tests build one with a fixed clock and an in-memory database; nothing reads the wall clock
+or the environment behind the app's back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+
+@dataclass
+class Settings:
+    timezone: str = "Asia/Shanghai"
+    group_min_interval: timedelta = timedelta(seconds=30)  # at most one message per 30 s
+    group_max_per_hour: int = 20
+    digest_interval: timedelta = timedelta(hours=2)  # at most one chain digest per group
+    evening_summary_at: str = "21:30"
+    reminder_before_deadline: timedelta = timedelta(hours=1)
+    bot_id: str = "jielong-bot"  # the bot's own user id: its messages are dropped
+
+
+@dataclass
+class AppContext:
+    sessions: sessionmaker[Session]
+    clock: Callable[[], datetime]  # returns an aware datetime
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.tz)

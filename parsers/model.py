@@ -1,0 +1,93 @@
+"""Value types the parsers produce. Plain frozen-ish dataclasses, no I/O.
+
+These are the contract between `parsers`, `storage` and `bot`: change them with care.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Product:
+    """One product of a campaign catalog."""
+
+    sku: str
+    name: str
+    price: Decimal = Decimal("0")
+    unit: str = ""
+    aliases: tuple[str, ...] = ()
+    stock: Decimal | None = None  # None: unlimited
+
+
+@dataclass
+class Item:
+    """One ordered item of an entry, matched to a product (sku) or not (sku None)."""
+
+    text: str  # the words of the line this item came from, e.g. "西瓜1个"
+    sku: str | None
+    name: str | None  # the catalog product name
+    qty: float
+    unit: str = ""
+    score: float = 0.0  # match confidence 0..100
+
+
+@dataclass
+class Unmatched:
+    """A piece of an entry that looks like an order but matches no product confidently."""
+
+    text: str
+    reason: str
+    qty: float | None = None
+    unit: str = ""
+
+
+@dataclass
+class Entry:
+    """One numbered line of a chain (with its wrapped continuation lines)."""
+
+    seq: int
+    raw: str  # the entry text without its index ("2栋301 李姐 西瓜1个")
+    member: str | None = None
+    address: str | None = None
+    items: list[Item] = field(default_factory=list)
+    unmatched: list[Unmatched] = field(default_factory=list)
+    note: str | None = None
+    cancel: bool = False
+    paid: bool = False
+    author: str | None = None  # platform user id, when the message carries it (type 53)
+    time: int | None = None  # unix time from type 53, when present
+
+
+@dataclass
+class ParsedMessage:
+    """What one message says: a chain (title, catalog, entries) or not."""
+
+    is_chain: bool
+    title: str | None = None
+    products: list[Product] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    order: list[Item] | None = None  # a free-text order ("+1 西瓜") outside a chain
+    order_unmatched: list[Unmatched] | None = None
+    chain_key: str | None = None  # identifies the chain within a group (normalised title)
+    header: str = ""  # the header text (before the entries), for display
+    sender: str | None = None  # "wxid_xxx:" prefix of a raw group message, when present
+
+
+def _plain(value):
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_json_dict(obj) -> dict:
+    """A dataclass as JSON-ready data: Decimals and whole floats become plain numbers."""
+    return _plain(asdict(obj))

@@ -1,0 +1,238 @@
+"""The database schema. The message log is the source of truth; orders are its projection.
+
+Idempotency lives in unique constraints: (platform, message_id) on the log, (chain, entry_key)
+on entries, dedupe_key on the outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+Money = Numeric(14, 2)
+Quantity = Numeric(14, 3)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Platform(Base):
+    __tablename__ = "platform"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    commission_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.10"))
+
+
+class Admin(Base):
+    __tablename__ = "admins"
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Leader(Base):
+    __tablename__ = "leaders"
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)  # platform user id
+    name: Mapped[str] = mapped_column(String(200))
+    commission_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Group(Base):
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(200), unique=True)  # room id or name
+    name: Mapped[str] = mapped_column(String(200), default="")
+    leader_id: Mapped[str | None] = mapped_column(ForeignKey("leaders.id"), nullable=True)
+    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    greeted: Mapped[bool] = mapped_column(Boolean, default=False)
+    leader: Mapped[Leader | None] = relationship()
+
+
+class Member(Base):
+    __tablename__ = "members"
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Campaign(Base):
+    __tablename__ = "campaigns"
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    opens: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    pickup: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    pickup_place: Mapped[str] = mapped_column(String(200), default="")
+    link: Mapped[str] = mapped_column(String(500), default="")
+    all_groups: Mapped[bool] = mapped_column(Boolean, default=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    products: Mapped[list[ProductRow]] = relationship(
+        back_populates="campaign", order_by="ProductRow.position"
+    )
+
+
+class CampaignGroup(Base):
+    __tablename__ = "campaign_groups"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+
+
+class ProductRow(Base):
+    __tablename__ = "products"
+    __table_args__ = (UniqueConstraint("campaign_id", "sku"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    sku: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    price: Mapped[Decimal] = mapped_column(Money)
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    stock: Mapped[Decimal | None] = mapped_column(Quantity, nullable=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    campaign: Mapped[Campaign] = relationship(back_populates="products")
+
+
+class MessageLog(Base):
+    """Every inbound message, exactly as received. The source of truth."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("platform", "message_id"),
+        Index("ix_messages_chat_time", "chat_id", "sent_at"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    message_id: Mapped[str] = mapped_column(String(200))
+    chat_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    chat_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    sender_id: Mapped[str] = mapped_column(String(128))
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Chain(Base):
+    __tablename__ = "chains"
+    __table_args__ = (UniqueConstraint("group_id", "chain_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
+    chain_key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    first_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    last_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EntryRow(Base):
+    """One member's order line in a chain, keyed by author and content, not by number."""
+
+    __tablename__ = "entries"
+    __table_args__ = (UniqueConstraint("chain_id", "entry_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id"), index=True)
+    entry_key: Mapped[str] = mapped_column(String(64))  # stable from first sight
+    line_hash: Mapped[str] = mapped_column(String(64))  # of the current content
+    author_id: Mapped[str] = mapped_column(String(128), index=True)
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    seq: Mapped[int] = mapped_column(Integer)  # the number it last carried
+    raw: Mapped[str] = mapped_column(Text)
+    member: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok cancelled late review
+    missing: Mapped[bool] = mapped_column(Boolean, default=False)  # absent from latest copy
+    paid: Mapped[bool] = mapped_column(Boolean, default=False)
+    picked_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+
+
+class OrderItem(Base):
+    """One product line of an entry. Denormalised keys feed covering indexes for reports."""
+
+    __tablename__ = "order_items"
+    __table_args__ = (
+        Index("ix_items_campaign_product", "campaign_id", "status", "sku", "qty", "amount"),
+        Index("ix_items_leader_time", "leader_id", "first_seen", "status", "amount"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    campaign_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    group_id: Mapped[int] = mapped_column(Integer)
+    leader_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    member_id: Mapped[str] = mapped_column(String(128))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"), nullable=True)
+    sku: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    product_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    text: Mapped[str] = mapped_column(Text, default="")
+    qty: Mapped[Decimal] = mapped_column(Quantity)
+    unit: Mapped[str] = mapped_column(String(20), default="")
+    unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # ok cancelled late waitlist unmatched review
+    status: Mapped[str] = mapped_column(String(16), default="ok")
+    score: Mapped[float] = mapped_column(default=0.0)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class EntryEvent(Base):
+    """History: every change to an entry, and the changes that were not applied."""
+
+    __tablename__ = "entry_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    # created edited cancelled missing reappeared review leader_edit leader_delete shortage
+    kind: Mapped[str] = mapped_column(String(24))
+    actor_id: Mapped[str] = mapped_column(String(128), default="")
+    before: Mapped[str | None] = mapped_column(Text, nullable=True)
+    after: Mapped[str | None] = mapped_column(Text, nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Adjustment(Base):
+    """Money corrections that show in statements (shortages, refunds)."""
+
+    __tablename__ = "adjustments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    leader_id: Mapped[str] = mapped_column(ForeignKey("leaders.id"), index=True)
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
+    order_item_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id"), nullable=True)
+    amount: Mapped[Decimal] = mapped_column(Money)  # negative: owed back to members
+    reason: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Outbox(Base):
+    """What the bot sent or will send. dedupe_key makes broadcasts exactly-once."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
+    to: Mapped[str] = mapped_column(String(200))
+    is_group: Mapped[bool] = mapped_column(Boolean, default=True)
+    text: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    kind: Mapped[str] = mapped_column(String(32), default="reply")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
