@@ -1,0 +1,148 @@
+"""The parser's front door: `parse_message(text, catalog)` and the caching `ChainParser`."""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+
+from parsers.appmsg import assign_authors, looks_native, parse_native
+from parsers.entry import EntryContext, parse_entry
+from parsers.header import products_from_header
+from parsers.matching import ProductMatcher
+from parsers.model import Entry, ParsedMessage, Product
+from parsers.normalize import normalize_line
+from parsers.structure import SENDER_PREFIX_RE, split_chain
+
+MAX_TEXT = 2_000_000  # characters; longer input is cut with a warning, never refused
+MAX_ENTRY_CHARS = 500  # an entry longer than this is kept raw but not read for items
+FREE_ORDER_MAX = 80
+ORDER_INTENT_RE = re.compile(r"[+＋]\s{0,2}\d|加\d|我要|要|来|订|买|预定|预订|[xX×*]\s{0,2}\d|改成|改为")
+
+
+class ChainParser:
+    """Parses messages for one catalog, reading each distinct entry line only once.
+
+    The app keeps one per campaign: every member reposts the whole chain, so almost every
+    line of a message has been read before.
+    """
+
+    def __init__(self, catalog: list[Product] | None = None, cache_size: int = 50_000):
+        self.catalog = list(catalog) if catalog else None
+        self._contexts: dict[tuple, EntryContext] = {}
+        self._lines: OrderedDict[tuple, Entry] = OrderedDict()
+        self._cache_size = cache_size
+
+    def parse(self, text: str) -> ParsedMessage:
+        return _parse(text, self)
+
+    def context_for(self, products: list[Product]) -> EntryContext:
+        key = tuple((p.sku, p.name, p.aliases, p.unit) for p in products)
+        ctx = self._contexts.get(key)
+        if ctx is None:
+            ctx = EntryContext(ProductMatcher(products) if products else None)
+            if len(self._contexts) > 16:
+                self._contexts.clear()
+            self._contexts[key] = ctx
+        return ctx
+
+    def entry(self, raw: str, seq: int, ctx: EntryContext) -> Entry:
+        key = (id(ctx), raw)
+        cached = self._lines.get(key)
+        if cached is None:
+            cached = _read_entry(raw, 0, ctx)
+            self._lines[key] = cached
+            if len(self._lines) > self._cache_size:
+                self._lines.popitem(last=False)
+        return _copy_with_seq(cached, seq)
+
+
+def parse_message(text: str, catalog: list[Product] | None = None) -> ParsedMessage:
+    """Read one message: a chain (title, products, entries) or not (maybe a free-text order)."""
+    return ChainParser(catalog).parse(text)
+
+
+def _parse(text: str, parser: ChainParser) -> ParsedMessage:
+    warnings: list[str] = []
+    if not isinstance(text, str):
+        raise TypeError("parse_message takes text (str)")
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT]
+        warnings.append(f"消息太长，只读了前{MAX_TEXT}个字符")
+    sender, authors, body = None, [], text
+    if looks_native(text):
+        native = parse_native(text)
+        if native is not None:
+            sender = _sender_prefix(text)
+            body, authors = native.title_text, native.authors
+        else:
+            warnings.append("原生接龙消息格式损坏，按文本读取")
+    shape = split_chain(body)
+    sender = sender or shape.sender
+    warnings.extend(shape.warnings)
+    products = parser.catalog if parser.catalog is not None else products_from_header(shape.header_lines)
+    ctx = parser.context_for(products)
+    if not shape.is_chain:
+        return _not_a_chain(body, ctx, warnings, sender, products)
+    entries = [parser.entry(raw.text, raw.seq, ctx) for raw in shape.entries]
+    if authors:
+        for entry, author in zip(entries, assign_authors(authors, [r.offset for r in shape.entries]), strict=True):
+            if author is not None:
+                entry.author, entry.time = author.user_id, author.time
+    warnings.extend(_sequence_warnings(entries))
+    return ParsedMessage(
+        is_chain=True,
+        title=shape.title,
+        products=products,
+        entries=entries,
+        warnings=warnings,
+        chain_key=shape.chain_key,
+        header="\n".join(shape.header_lines),
+        sender=sender,
+    )
+
+
+def _read_entry(raw: str, seq: int, ctx: EntryContext) -> Entry:
+    if len(raw) > MAX_ENTRY_CHARS:
+        entry = Entry(seq=seq, raw=raw[:MAX_ENTRY_CHARS])
+        entry.note = "这一行太长，没有读取商品"
+        return entry
+    return parse_entry(raw, seq, ctx)
+
+
+def _copy_with_seq(entry: Entry, seq: int) -> Entry:
+    return Entry(
+        seq=seq, raw=entry.raw, member=entry.member, address=entry.address,
+        items=list(entry.items), unmatched=list(entry.unmatched), note=entry.note,
+        cancel=entry.cancel, paid=entry.paid,
+    )
+
+
+def _sender_prefix(text: str) -> str | None:
+    first = text.lstrip().split("\n", 1)[0]
+    m = SENDER_PREFIX_RE.match(first)
+    return m.group(1) if m else None
+
+
+def _sequence_warnings(entries: list[Entry]) -> list[str]:
+    seqs = [e.seq for e in entries]
+    warnings = []
+    dupes = sorted({s for s in seqs if seqs.count(s) > 1}) if len(seqs) < 5000 else []
+    if dupes:
+        warnings.append("重复编号：" + "、".join(map(str, dupes[:10])))
+    gaps = [b for a, b in zip(seqs, seqs[1:], strict=False) if b > a + 1]
+    if gaps:
+        warnings.append("编号不连续：" + "、".join(map(str, gaps[:10])))
+    return warnings
+
+
+def _not_a_chain(body: str, ctx: EntryContext, warnings: list[str], sender, products) -> ParsedMessage:
+    parsed = ParsedMessage(is_chain=False, warnings=warnings, sender=sender, products=products)
+    text = normalize_line(body).strip()
+    if ctx.matcher is None or not text or len(text) > FREE_ORDER_MAX or "\n" in text:
+        return parsed
+    text = re.sub(r"@\S{1,30}\s", " ", text + " ").strip()
+    entry = parse_entry(text, 0, ctx)
+    if (entry.items or entry.unmatched) and (ORDER_INTENT_RE.search(text) or entry.items):
+        parsed.order = entry.items
+        parsed.order_unmatched = entry.unmatched
+    return parsed

@@ -1,0 +1,191 @@
+"""Product matching: which catalog product does a word like "西瓜" or "杨光玫瑰" mean?
+
+Confidence comes in tiers, tried in order (MATCH_TIERS); the first tier that finds exactly
+one product wins. A fuzzy match is accepted only when every character that differs is a
+homophone of the catalog's (people type pinyin, so typos sound right): "鸭蛋" never becomes
+"鸡蛋", "羊肉馅" never "猪肉馅". What no tier accepts is reported with a reason, never guessed.
+
+Candidates are narrowed through an index of characters and pinyin syllables before anything
+is scored, so a 10,000-product catalog costs about as much as a 30-product one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from parsers.model import Product
+from parsers.normalize import fold_key
+
+FUZZY_ACCEPT = 80.0  # rapidfuzz ratio needed before the homophone check
+NEAR_MISS = 50.0  # below this a word is simply not a product; above it we explain
+MAX_CANDIDATES = 40
+
+
+@dataclass(frozen=True)
+class Match:
+    product: Product | None
+    score: float
+    reason: str = ""  # why nothing matched, in Chinese, for the member
+    near: Product | None = None  # the product it looked like, when rejected
+    kind: str = ""  # which tier matched: exact part around sound fuzzy
+
+
+@lru_cache(maxsize=65536)
+def pinyin_of(text: str) -> tuple[str, ...]:
+    from pypinyin import lazy_pinyin
+
+    return tuple(lazy_pinyin(text, errors=lambda chars: list(chars)))
+
+
+@dataclass
+class _Name:
+    product: Product
+    key: str  # folded spelling
+    pinyin: tuple[str, ...]
+
+
+class ProductMatcher:
+    """Matches words against one catalog. Build once per catalog; `match` is cached."""
+
+    def __init__(self, products: list[Product] | tuple[Product, ...]):
+        self.products = tuple(products)
+        self._names: list[_Name] = []
+        self._by_key: dict[str, set[int]] = defaultdict(set)  # folded name → name ids
+        self._by_char: dict[str, set[int]] = defaultdict(set)
+        self._by_pinyin: dict[str, set[int]] = defaultdict(set)
+        self._by_index: dict[str, Product] = {}
+        for position, product in enumerate(self.products, start=1):
+            self._by_index[str(position)] = product
+            for spelling in (product.name, *product.aliases):
+                self._add_name(product, spelling)
+        self._cache: dict[str, Match] = {}
+
+    def _add_name(self, product: Product, spelling: str) -> None:
+        key = fold_key(spelling)
+        if not key:
+            return
+        name_id = len(self._names)
+        self._names.append(_Name(product, key, pinyin_of(key)))
+        self._by_key[key].add(name_id)
+        for ch in set(key):
+            self._by_char[ch].add(name_id)
+        for syllable in set(pinyin_of(key)):
+            self._by_pinyin[syllable].add(name_id)
+
+    @property
+    def spellings(self) -> list[str]:
+        """Every folded name and alias, for teaching the word segmenter."""
+        return [name.key for name in self._names]
+
+    def by_number(self, number: str) -> Product | None:
+        """The product a header number refers to ("1号" → the first product)."""
+        return self._by_index.get(number.lstrip("0") or "0")
+
+    def match(self, word: str) -> Match:
+        key = fold_key(word)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self._match_key(key) if key else Match(None, 0.0, "空")
+            if len(self._cache) < 100_000:
+                self._cache[key] = cached
+        return cached
+
+    # --- tiers ---------------------------------------------------------------------------
+
+    def _match_key(self, key: str) -> Match:
+        candidates = self._candidates(key)
+        for tier in (self._exact, self._contained, self._same_sound, self._fuzzy):
+            found = tier(key, candidates)
+            if found is not None:
+                return found
+        return self._explain_miss(key, candidates)
+
+    def _candidates(self, key: str) -> list[int]:
+        votes: Counter[int] = Counter()
+        for ch in set(key):
+            votes.update(self._by_char.get(ch, ()))
+        for syllable in set(pinyin_of(key)):
+            votes.update(self._by_pinyin.get(syllable, ()))
+        return [name_id for name_id, _ in votes.most_common(MAX_CANDIDATES)]
+
+    def _unique(self, name_ids, score: float, key: str, kind: str) -> Match | None:
+        products = {self._names[i].product for i in name_ids}
+        if len(products) == 1:
+            return Match(products.pop(), score, kind=kind)
+        if len(products) > 1:
+            names = "、".join(sorted(p.name for p in products)[:4])
+            return Match(None, score, f"“{key}”可能是：{names}，请写全名")
+        return None
+
+    def _exact(self, key: str, _candidates: list[int]) -> Match | None:
+        return self._unique(self._by_key.get(key, ()), 100.0, key, "exact")
+
+    def _contained(self, key: str, candidates: list[int]) -> Match | None:
+        if len(key) < 2:
+            return None
+        # "西瓜" for "麒麟西瓜": the word is part of a name. Ambiguity is reported, not guessed.
+        inside = [i for i in candidates if key in self._names[i].key]
+        if inside:
+            best = max(len(key) / len(self._names[i].key) for i in inside)
+            return self._unique(inside, 85.0 + 10.0 * best, key, "part")
+        # "麒麟西瓜大的": a name inside the word; the longest name wins.
+        around = [i for i in candidates if len(self._names[i].key) >= 2 and self._names[i].key in key]
+        if around:
+            longest = max(len(self._names[i].key) for i in around)
+            top = [i for i in around if len(self._names[i].key) == longest]
+            return self._unique(top, 90.0, key, "around")
+        return None
+
+    def _same_sound(self, key: str, candidates: list[int]) -> Match | None:
+        if len(key) < 2:
+            return None
+        sound = pinyin_of(key)
+        same = [i for i in candidates if self._names[i].pinyin == sound]
+        if same:
+            return self._unique(same, 92.0, key, "sound")
+        # A shortened homophone: "沙糖桔" inside "砂糖橘子".
+        inside = [i for i in candidates if _contains_run(self._names[i].pinyin, sound)]
+        return self._unique(inside, 86.0, key, "sound") if inside else None
+
+    def _fuzzy(self, key: str, candidates: list[int]) -> Match | None:
+        if len(key) < 2:
+            return None
+        scored = sorted(
+            ((fuzz.ratio(key, self._names[i].key), i) for i in candidates), reverse=True
+        )
+        good = [i for score, i in scored if score >= FUZZY_ACCEPT and _typo_only(key, self._names[i])]
+        if not good:
+            return None
+        return self._unique(good[:1], max(s for s, _ in scored), key, "fuzzy")
+
+    def _explain_miss(self, key: str, candidates: list[int]) -> Match:
+        best_score, best = 0.0, None
+        for i in candidates:
+            score = fuzz.ratio(key, self._names[i].key)
+            if score > best_score:
+                best_score, best = score, self._names[i].product
+        if best is not None and best_score >= NEAR_MISS:
+            return Match(None, best_score, f"本团没有“{key}”（有{best.name}）", near=best)
+        return Match(None, best_score, f"本团没有“{key}”")
+
+
+def _contains_run(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+    n = len(needle)
+    return n >= 2 and any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
+
+
+def _typo_only(key: str, name: _Name) -> bool:
+    """Same length and every differing character sounds the same: a pinyin-input typo."""
+    if len(key) != len(name.key):
+        return False
+    sound = pinyin_of(key)
+    if len(sound) != len(name.pinyin):
+        return False
+    return all(
+        a == b or pa == pb
+        for a, b, pa, pb in zip(key, name.key, sound, name.pinyin, strict=True)
+    )
