@@ -6,7 +6,7 @@ on entries, dedupe_key on the outbox.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
@@ -19,9 +19,32 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) as on
+    PostgreSQL. A naive datetime is refused: every time in jielong carries its zone."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: pass an aware datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
 
 Money = Numeric(14, 2)
 Quantity = Numeric(14, 3)
@@ -59,7 +82,7 @@ class Group(Base):
     chat_id: Mapped[str] = mapped_column(String(200), unique=True)  # room id or name
     name: Mapped[str] = mapped_column(String(200), default="")
     leader_id: Mapped[str | None] = mapped_column(ForeignKey("leaders.id"), nullable=True)
-    bound_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     greeted: Mapped[bool] = mapped_column(Boolean, default=False)
     leader: Mapped[Leader | None] = relationship()
 
@@ -74,13 +97,13 @@ class Campaign(Base):
     __tablename__ = "campaigns"
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
-    opens: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    deadline: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    pickup: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    opens: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    pickup: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     pickup_place: Mapped[str] = mapped_column(String(200), default="")
     link: Mapped[str] = mapped_column(String(500), default="")
     all_groups: Mapped[bool] = mapped_column(Boolean, default=True)
-    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     products: Mapped[list[ProductRow]] = relationship(
         back_populates="campaign", order_by="ProductRow.position"
     )
@@ -123,8 +146,8 @@ class MessageLog(Base):
     sender_id: Mapped[str] = mapped_column(String(128))
     sender_name: Mapped[str] = mapped_column(String(200), default="")
     text: Mapped[str] = mapped_column(Text)
-    sent_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Chain(Base):
@@ -137,7 +160,8 @@ class Chain(Base):
     title: Mapped[str] = mapped_column(String(500), default="")
     first_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
     last_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=0)  # bumped on every change
 
 
 class EntryRow(Base):
@@ -159,9 +183,9 @@ class EntryRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="ok")  # ok cancelled late review
     missing: Mapped[bool] = mapped_column(Boolean, default=False)  # absent from latest copy
     paid: Mapped[bool] = mapped_column(Boolean, default=False)
-    picked_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_changed: Mapped[datetime] = mapped_column(UTCDateTime)
     first_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
 
 
@@ -191,8 +215,8 @@ class OrderItem(Base):
     status: Mapped[str] = mapped_column(String(16), default="ok")
     score: Mapped[float] = mapped_column(default=0.0)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    first_seen: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    last_changed: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_changed: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class EntryEvent(Base):
@@ -207,7 +231,7 @@ class EntryEvent(Base):
     actor_id: Mapped[str] = mapped_column(String(128), default="")
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Adjustment(Base):
@@ -220,7 +244,7 @@ class Adjustment(Base):
     order_item_id: Mapped[int | None] = mapped_column(ForeignKey("order_items.id"), nullable=True)
     amount: Mapped[Decimal] = mapped_column(Money)  # negative: owed back to members
     reason: Mapped[str] = mapped_column(Text, default="")
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Outbox(Base):
@@ -234,5 +258,5 @@ class Outbox(Base):
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
     kind: Mapped[str] = mapped_column(String(32), default="reply")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,162 @@
+"""Merging successive copies of one chain: which lines are new, edited, cancelled, missing.
+
+Pure: known lines and a new copy in, a plan out. Storage applies the plan. Lines are keyed
+by who wrote them and what they say, never by their number, because numbers shift when two
+members copy the same version at once.
+
+The rules (each is a test case in tests/parsers/test_merge.py):
+- a line not seen before is new, written by the type-53 author or else the message's sender;
+- a known line absent from this copy is kept and marked missing (a concurrent copy lost it);
+  it is never cancelled for being absent, and clears when it shows up again;
+- a new line that takes the place of a missing line with the same identity (nickname or
+  address) is an edit: applied when its author or a leader sent it, otherwise recorded
+  for review and not applied;
+- a cancellation (取消, 不要了 …) cancels the line it replaces, or else the member's lines
+  with the same identity, when sent by their author or a leader;
+- the same member writing another new line adds to their order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from parsers.model import Entry
+from parsers.normalize import fold_key
+
+
+@dataclass(frozen=True)
+class KnownLine:
+    entry_id: int
+    line_hash: str
+    author: str
+    seq: int
+    identity: str  # see identity_of
+    active: bool = True  # False once cancelled
+    missing: bool = False
+
+
+@dataclass
+class NewLine:
+    entry: Entry
+    line_hash: str
+    author: str
+
+
+@dataclass
+class MergePlan:
+    added: list[NewLine] = field(default_factory=list)
+    edits: list[tuple[KnownLine, NewLine]] = field(default_factory=list)
+    cancels: list[tuple[KnownLine, NewLine]] = field(default_factory=list)  # line rewritten as 取消
+    # a separate line ("7. 赵哥 取消") cancelling the lines it names
+    cancel_lines: list[tuple[list[KnownLine], NewLine]] = field(default_factory=list)
+    reviews: list[tuple[KnownLine | None, NewLine]] = field(default_factory=list)
+    missing: list[KnownLine] = field(default_factory=list)
+    reappeared: list[KnownLine] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return any((self.added, self.edits, self.cancels, self.cancel_lines, self.reviews, self.missing,
+                    self.reappeared))
+
+
+def line_hash(raw: str) -> str:
+    """A short stable hash of a line's content (spacing and script differences ignored)."""
+    return hashlib.blake2b(" ".join(raw.split()).encode("utf-8"), digest_size=8).hexdigest()
+
+
+def entry_key(author: str, raw: str) -> str:
+    return hashlib.blake2b(f"{author}\x1f{' '.join(raw.split())}".encode(), digest_size=16).hexdigest()
+
+
+def identity_of(entry: Entry) -> str:
+    """Who a line is about: folded nickname and address ("" when the line names nobody)."""
+    member = fold_key(entry.member or "")
+    address = fold_key(entry.address or "")
+    return f"{member}|{address}" if member or address else ""
+
+
+def same_identity(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    member_a, address_a = a.split("|", 1)
+    member_b, address_b = b.split("|", 1)
+    return bool(member_a and member_a == member_b) or bool(address_a and address_a == address_b)
+
+
+def diff_copy(
+    known: Iterable[KnownLine],
+    entries: Sequence[Entry],
+    sender: str,
+    leaders: set[str] | frozenset[str] = frozenset(),
+) -> MergePlan:
+    """What one more copy of a chain changes, given the lines already known."""
+    by_hash: dict[str, list[KnownLine]] = defaultdict(list)
+    for line in known:
+        by_hash[line.line_hash].append(line)
+    plan = MergePlan()
+    present: Counter[str] = Counter()
+    fresh: list[NewLine] = []
+    for entry in entries:
+        h = line_hash(entry.raw)
+        present[h] += 1
+        # The same text twice in one copy is two orders only if we know fewer of them.
+        if present[h] > len(by_hash.get(h, ())):
+            fresh.append(NewLine(entry, h, entry.author or sender))
+    absent = [
+        line for h, lines in by_hash.items() for line in lines[present.get(h, 0):]
+    ]
+    for h, lines in by_hash.items():
+        plan.reappeared.extend(line for line in lines[: present.get(h, 0)] if line.missing)
+    unpaired = _pair_edits(plan, fresh, absent, sender, leaders)
+    paired_ids = {k.entry_id for k, _ in (*plan.edits, *plan.cancels)} | {
+        k.entry_id for k, _ in plan.reviews if k is not None
+    }
+    plan.missing = [
+        line for line in absent
+        if line.active and not line.missing and line.entry_id not in paired_ids
+    ]
+    for new in unpaired:
+        if new.entry.cancel:
+            _cancel_by_identity(plan, new, known_lines=[x for xs in by_hash.values() for x in xs],
+                                sender=sender, leaders=leaders)
+        else:
+            plan.added.append(new)
+    return plan
+
+
+def _pair_edits(plan, fresh, absent, sender, leaders) -> list[NewLine]:
+    """Pair each new line with an absent known line about the same person (same number first)."""
+    free = [line for line in absent if line.active]
+    unpaired: list[NewLine] = []
+    for new in fresh:
+        ident = identity_of(new.entry)
+        candidates = [k for k in free if same_identity(k.identity, ident)]
+        if not candidates:
+            unpaired.append(new)
+            continue
+        target = min(candidates, key=lambda k: (k.seq != new.entry.seq, abs(k.seq - new.entry.seq)))
+        free.remove(target)
+        allowed = sender == target.author or sender in leaders
+        if not allowed:
+            plan.reviews.append((target, new))
+        elif new.entry.cancel:
+            plan.cancels.append((target, new))
+        else:
+            plan.edits.append((target, new))
+    return unpaired
+
+
+def _cancel_by_identity(plan, new: NewLine, known_lines, sender, leaders) -> None:
+    ident = identity_of(new.entry)
+    targets = [
+        k for k in known_lines
+        if k.active and (same_identity(k.identity, ident) if ident else k.author == sender)
+    ]
+    allowed = [k for k in targets if sender == k.author or sender in leaders]
+    if not allowed:
+        plan.reviews.append((None, new))
+        return
+    plan.cancel_lines.append((allowed, new))

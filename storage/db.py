@@ -1,0 +1,75 @@
+"""Engines and sessions: SQLite (WAL) by default, PostgreSQL (psycopg 3) in production.
+
+The schema is brought to the newest migration the first time a database is opened.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+DEFAULT_URL = "sqlite:///jielong.db"
+_upgraded: set[str] = set()
+_lock = threading.Lock()
+
+
+def database_url(url: str | None = None) -> str:
+    """`--db` value, else $JIELONG_DB, else a SQLite file in the working directory."""
+    url = url or os.environ.get("JIELONG_DB") or DEFAULT_URL
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str | None = None) -> Engine:
+    url = database_url(url)
+    if url.startswith("sqlite"):
+        memory = url in ("sqlite://", "sqlite:///:memory:")
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=StaticPool if memory else None,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def upgrade(engine: Engine) -> None:
+    """Apply every migration (alembic, `upgrade head`) on this engine's database."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_db(url: str | None = None) -> sessionmaker[Session]:
+    """A sessionmaker for the database, migrated to the newest schema on first use."""
+    engine = make_engine(url)
+    key = engine.url.render_as_string(hide_password=False)
+    in_memory = engine.url.database in (None, "", ":memory:")
+    with _lock:
+        if in_memory or key not in _upgraded:
+            upgrade(engine)
+            if not in_memory:
+                _upgraded.add(key)
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,210 @@
+"""Entries and their order items: creating, editing, cancelling, stock and the waitlist.
+
+Every change leaves an EntryEvent, so a leader can see who changed what and when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from parsers.merge import entry_key, identity_of, line_hash
+from parsers.model import Entry, Item, Unmatched
+from storage.models import Campaign, Chain, EntryEvent, EntryRow, Group, OrderItem, ProductRow
+
+COUNTED = "ok"
+
+
+@dataclass
+class Problem:
+    """Something the bot should tell one member about (one short @mention)."""
+
+    member_id: str
+    member_name: str
+    kind: str  # unmatched late waitlist review
+    text: str
+    detail: str = ""
+
+
+@dataclass
+class ChainOutcome:
+    added: int = 0
+    changed: int = 0
+    missing: int = 0
+    cancelled: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+@dataclass
+class OrderScope:
+    """What every item of one chain shares."""
+
+    campaign: Campaign | None
+    group: Group
+    products: dict[str, ProductRow]  # by sku
+
+    @classmethod
+    def of(cls, session: Session, chain: Chain, group: Group) -> OrderScope:
+        campaign = session.get(Campaign, chain.campaign_id) if chain.campaign_id else None
+        products = {}
+        if campaign is not None:
+            products = {p.sku: p for p in session.scalars(select(ProductRow).where(ProductRow.campaign_id == campaign.id))}
+        return cls(campaign, group, products)
+
+    def is_late(self, at: datetime) -> bool:
+        return self.campaign is not None and at > self.campaign.deadline
+
+
+def new_entry(
+    session: Session, chain: Chain, scope: OrderScope, entry: Entry, *, author_id: str,
+    author_name: str, message_id: int | None, at: datetime, status: str = "ok",
+    outcome: ChainOutcome,
+) -> EntryRow:
+    row = EntryRow(
+        chain_id=chain.id, entry_key=entry_key(author_id, entry.raw), line_hash=line_hash(entry.raw),
+        author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
+        member=entry.member, address=entry.address, note=entry.note, paid=entry.paid,
+        status=status, first_seen=at, last_changed=at, first_message_id=message_id,
+    )
+    session.add(row)
+    session.flush()
+    session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind="created" if status == "ok" else status,
+                           actor_id=author_id, after=entry.raw, at=at))
+    if status in ("ok", "review"):
+        add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == "review")
+    return row
+
+
+def add_items(session: Session, row: EntryRow, scope: OrderScope, entry: Entry, *, at: datetime,
+              outcome: ChainOutcome, review: bool = False) -> None:
+    late = scope.is_late(at) and not review
+    name = row.member or row.author_name
+    for item in entry.items:
+        product = scope.products.get(item.sku or "")
+        status = "review" if review else "late" if late else _stock_status(session, scope, product, item)
+        _insert_item(session, row, scope, item, product, status, at)
+        if status in ("late", "waitlist"):
+            outcome.problems.append(Problem(row.author_id, name, status, item.text, item.name or ""))
+        if product is None and not review:
+            outcome.problems.append(Problem(row.author_id, name, "unmatched", item.text, "商品不在本团"))
+    for miss in entry.unmatched:
+        _insert_unmatched(session, row, scope, miss, at)
+        if not review:
+            outcome.problems.append(Problem(row.author_id, name, "unmatched", miss.text, miss.reason))
+
+
+def _stock_status(session: Session, scope: OrderScope, product: ProductRow | None, item: Item) -> str:
+    if product is None or product.stock is None:
+        return COUNTED
+    used = session.scalar(
+        select(func.coalesce(func.sum(OrderItem.qty), 0)).where(
+            OrderItem.campaign_id == product.campaign_id, OrderItem.sku == product.sku,
+            OrderItem.status == COUNTED,
+        )
+    )
+    return COUNTED if Decimal(str(used)) + _qty(item.qty) <= product.stock else "waitlist"
+
+
+def _qty(value: float) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.001"))
+
+
+def _insert_item(session, row: EntryRow, scope: OrderScope, item: Item, product: ProductRow | None,
+                 status: str, at: datetime) -> None:
+    price = product.price if product is not None else Decimal("0")
+    qty = _qty(item.qty)
+    session.add(OrderItem(
+        entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
+        group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
+        product_id=product.id if product else None, sku=item.sku, product_name=item.name,
+        text=item.text, qty=qty, unit=item.unit, unit_price=price,
+        amount=(qty * price).quantize(Decimal("0.01")), status=status if product else "unmatched",
+        score=item.score, reason=None if product else "商品不在本团", first_seen=row.first_seen,
+        last_changed=at,
+    ))
+
+
+def _insert_unmatched(session, row: EntryRow, scope: OrderScope, miss: Unmatched, at: datetime) -> None:
+    session.add(OrderItem(
+        entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
+        group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
+        text=miss.text, qty=_qty(miss.qty or 1), unit=miss.unit, status="unmatched",
+        reason=miss.reason, first_seen=row.first_seen, last_changed=at,
+    ))
+
+
+def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, message_id: int | None,
+                 at: datetime, kind: str = "edited", scope: OrderScope | None = None,
+                 outcome: ChainOutcome | None = None) -> ChainOutcome:
+    """Replace an entry's content (the member's own edit, or a leader's 改单); history kept."""
+    outcome = outcome or ChainOutcome()
+    chain = session.get(Chain, row.chain_id)
+    scope = scope or OrderScope.of(session, chain, session.get(Group, chain.group_id))
+    session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind=kind, actor_id=actor_id,
+                           before=row.raw, after=new.raw, at=at))
+    freed = _skus_counted(session, row.id)
+    session.execute(delete(OrderItem).where(OrderItem.entry_id == row.id))
+    row.raw, row.line_hash, row.seq = new.raw, line_hash(new.raw), new.seq or row.seq
+    row.member, row.address, row.note, row.paid = new.member, new.address, new.note, new.paid
+    row.last_changed, row.status, row.missing = at, "ok", False
+    session.flush()
+    add_items(session, row, scope, new, at=at, outcome=outcome)
+    _promote_waitlist(session, scope, freed, at)
+    outcome.changed += 1
+    return outcome
+
+
+def cancel_entry(session: Session, row: EntryRow, *, actor_id: str, message_id: int | None, at: datetime,
+                 kind: str = "cancelled", cancel_line: str | None = None,
+                 scope: OrderScope | None = None) -> None:
+    """Cancel an entry and its items; freed stock goes to the waitlist, first come first."""
+    if row.status == "cancelled":
+        return
+    chain = session.get(Chain, row.chain_id)
+    scope = scope or OrderScope.of(session, chain, session.get(Group, chain.group_id))
+    freed = _skus_counted(session, row.id)
+    session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind=kind, actor_id=actor_id,
+                           before=row.raw, after=cancel_line, at=at))
+    row.status, row.last_changed = "cancelled", at
+    if cancel_line is not None:
+        row.line_hash = line_hash(cancel_line)
+    session.execute(
+        update(OrderItem).where(OrderItem.entry_id == row.id).values(status="cancelled", last_changed=at)
+    )
+    _promote_waitlist(session, scope, freed, at)
+
+
+def _skus_counted(session: Session, entry_id: int) -> set[str]:
+    return set(session.scalars(
+        select(OrderItem.sku).where(OrderItem.entry_id == entry_id, OrderItem.status.in_((COUNTED, "waitlist")),
+                                    OrderItem.sku.is_not(None))
+    ))
+
+
+def _promote_waitlist(session: Session, scope: OrderScope, skus: set[str], at: datetime) -> None:
+    for sku in skus:
+        product = scope.products.get(sku)
+        if product is None or product.stock is None:
+            continue
+        used = Decimal(str(session.scalar(
+            select(func.coalesce(func.sum(OrderItem.qty), 0)).where(
+                OrderItem.campaign_id == product.campaign_id, OrderItem.sku == sku, OrderItem.status == COUNTED)
+        )))
+        waiting = session.scalars(
+            select(OrderItem).where(OrderItem.campaign_id == product.campaign_id, OrderItem.sku == sku,
+                                    OrderItem.status == "waitlist").order_by(OrderItem.first_seen, OrderItem.id)
+        ).all()
+        for item in waiting:
+            if used + item.qty > product.stock:
+                break
+            item.status, item.last_changed = COUNTED, at
+            used += item.qty
+            session.add(EntryEvent(entry_id=item.entry_id, kind="promoted", actor_id="", after=item.text, at=at))
+
+
+def identity_of_row(row: EntryRow) -> str:
+    return identity_of(Entry(seq=row.seq, raw=row.raw, member=row.member, address=row.address))
