@@ -37,3 +37,20 @@ class AppContext:
 
     def now(self) -> datetime:
         return self.clock().astimezone(self.tz)
+
+
+class SettableClock:
+    """A clock that shows whatever time it was last set to: replays, rebuilds, tests, the demo."""
+
+    def __init__(self, now: datetime):
+        self._now = now
+
+    def set(self, now: datetime) -> None:
+        self._now = now
+
+    def advance(self, delta: timedelta) -> datetime:
+        self._now += delta
+        return self._now
+
+    def __call__(self) -> datetime:
+        return self._now

@@ -110,9 +110,12 @@ class Campaign(Base):
 
 
 class CampaignGroup(Base):
+    """Which groups a campaign runs in (all, when campaign.all_groups), and a leader's 截单."""
+
     __tablename__ = "campaign_groups"
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class ProductRow(Base):
@@ -251,6 +254,7 @@ class Outbox(Base):
     """What the bot sent or will send. dedupe_key makes broadcasts exactly-once."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_to_sent", "to", "sent_at"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     to: Mapped[str] = mapped_column(String(200))

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from parsers.merge import entry_key, identity_of, line_hash
 from parsers.model import Entry, Item, Unmatched
-from storage.models import Campaign, Chain, EntryEvent, EntryRow, Group, OrderItem, ProductRow
+from storage.models import (
+    Campaign,
+    CampaignGroup,
+    Chain,
+    EntryEvent,
+    EntryRow,
+    Group,
+    OrderItem,
+    ProductRow,
+)
 
 COUNTED = "ok"
 
@@ -46,6 +55,7 @@ class OrderScope:
     campaign: Campaign | None
     group: Group
     products: dict[str, ProductRow]  # by sku
+    closed_at: datetime | None = None  # the leader closed this group early (截单)
 
     @classmethod
     def of(cls, session: Session, chain: Chain, group: Group) -> OrderScope:
@@ -53,10 +63,16 @@ class OrderScope:
         products = {}
         if campaign is not None:
             products = {p.sku: p for p in session.scalars(select(ProductRow).where(ProductRow.campaign_id == campaign.id))}
-        return cls(campaign, group, products)
+        closed_at = None
+        if campaign is not None:
+            closed_at = session.scalar(select(CampaignGroup.closed_at).where(
+                CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id == group.id))
+        return cls(campaign, group, products, closed_at)
 
     def is_late(self, at: datetime) -> bool:
-        return self.campaign is not None and at > self.campaign.deadline
+        if self.campaign is None:
+            return False
+        return at > self.campaign.deadline or (self.closed_at is not None and at > self.closed_at)
 
 
 def new_entry(

@@ -1,0 +1,158 @@
+"""The application: one entry point, `App.feed`, for every transport.
+
+feed: drop the bot's own messages → log the raw message (a redelivery stops here) → per-chat
+lock → route (group chain │ group free text │ member query │ private command) → queue replies
+in the outbox → return what may be sent now.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import commands
+from bot.context import AppContext, SettableClock
+from bot.events import IncomingMessage, OutgoingText
+from bot.handlers.chain import handle_chain
+from bot.handlers.common import Turn
+from bot.handlers.free_text import handle_free_order
+from bot.handlers.member_query import handle_member_query, is_member_query
+from bot.outbox import Outbox
+from parsers import ChainParser
+from storage import ingest
+from storage.models import Campaign, MessageLog, ProductRow
+
+log = logging.getLogger(__name__)
+
+
+class App:
+    def __init__(self, ctx: AppContext, outbox: Outbox | None = None):
+        self.ctx = ctx
+        self.outbox = outbox or Outbox(ctx)
+        self._locks: dict[str, threading.Lock] = {}
+        self._locks_guard = threading.Lock()
+        self._parsers: OrderedDict[tuple, ChainParser] = OrderedDict()
+        self.send_replies = True  # False while rebuilding: history is replayed silently
+
+    # --- entry point -----------------------------------------------------------------------
+
+    def feed(self, msg: IncomingMessage) -> list[OutgoingText]:
+        if msg.sender == self.ctx.settings.bot_id:
+            return []
+        with self._lock(msg.chat or f"private:{msg.sender}"):
+            self._handle(msg)
+            if not self.send_replies:
+                return []
+            with self.ctx.sessions.begin() as session:
+                return self.outbox.take_due(session, self.ctx.now())
+
+    def flush(self) -> list[OutgoingText]:
+        """What the outbox may send now (for transports that poll between messages)."""
+        with self.ctx.sessions.begin() as session:
+            return self.outbox.take_due(session, self.ctx.now())
+
+    def _handle(self, msg: IncomingMessage) -> None:
+        try:
+            with self.ctx.sessions.begin() as session:
+                row = self._record(session, msg)
+                if row is None:
+                    return  # seen before: a redelivery changes nothing
+                self._route(Turn(self.ctx, session, self.outbox, msg, row))
+        except Exception:
+            # The orders of this message are not applied, but the message itself is kept so
+            # `jielong rebuild` can apply it once the bug is fixed.
+            log.exception("message %s/%s failed; kept in the log", msg.platform, msg.message_id)
+            with self.ctx.sessions.begin() as session:
+                self._record(session, msg)
+
+    def _record(self, session: Session, msg: IncomingMessage):
+        return ingest.record_message(
+            session, platform=msg.platform, message_id=msg.message_id, chat_id=msg.chat,
+            chat_name=msg.chat_name, sender_id=msg.sender, sender_name=msg.sender_name, text=msg.text,
+            sent_at=msg.sent_at, received_at=self.ctx.now(),
+        )
+
+    def _lock(self, key: str) -> threading.Lock:
+        with self._locks_guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+    # --- routing ---------------------------------------------------------------------------
+
+    def _route(self, turn: Turn) -> None:
+        if turn.msg.chat is None:
+            self._private(turn)
+            return
+        group = ingest.group_for_chat(turn.session, turn.msg.chat, turn.msg.chat_name)
+        if group is None or group.leader_id is None:
+            return  # nobody bound this group: stay silent
+        campaign = ingest.campaign_for_group(turn.session, group, turn.at)
+        if is_member_query(turn.msg.text):
+            handle_member_query(turn, group, campaign)
+            return
+        parsed = self.parser_for(turn.session, campaign).parse(turn.msg.text)
+        if parsed.is_chain and parsed.entries:
+            handle_chain(turn, group, campaign, parsed)
+        elif not parsed.is_chain:
+            handle_free_order(turn, group, campaign, parsed)
+
+    def _private(self, turn: Turn) -> None:
+        for reply in commands.dispatch(turn.ctx, turn.msg, turn.session, self.outbox):
+            self.outbox.enqueue(turn.session, reply, kind="command")
+
+    def parser_for(self, session: Session, campaign: Campaign | None) -> ChainParser:
+        """One parser per campaign catalog, so each chain line is read once."""
+        if campaign is None:
+            key: tuple = ("-",)
+        else:
+            stamp = session.execute(
+                select(ProductRow.sku, ProductRow.name, ProductRow.price, ProductRow.unit)
+                .where(ProductRow.campaign_id == campaign.id).order_by(ProductRow.id)
+            ).all()
+            key = (campaign.id, tuple(stamp))
+        parser = self._parsers.get(key)
+        if parser is None:
+            catalog = ingest.catalog_of(session, campaign) if campaign is not None else None
+            parser = ChainParser(catalog)
+            self._parsers[key] = parser
+            if len(self._parsers) > 64:
+                self._parsers.popitem(last=False)
+        self._parsers.move_to_end(key)
+        return parser
+
+
+class SilentOutbox(Outbox):
+    """Drops everything: history being re-applied must not speak again."""
+
+    def enqueue(self, session, msg, *, kind="reply", dedupe_key=None) -> bool:
+        return False
+
+
+def rebuild(ctx: AppContext, on_progress: Callable[[int], None] | None = None) -> int:
+    """Re-derive every order from the message log through the live pipeline, silently.
+
+    The log itself is never touched; a rebuild that dies half-way is simply run again.
+    """
+    clock = SettableClock(ctx.now())
+    quiet = App(AppContext(ctx.sessions, clock, ctx.settings), SilentOutbox(ctx))
+    with ctx.sessions.begin() as session:
+        ingest.reset_projection(session)
+        ids = list(session.scalars(select(MessageLog.id).order_by(MessageLog.sent_at, MessageLog.id)))
+    for n, log_id in enumerate(ids, start=1):
+        with ctx.sessions.begin() as session:
+            row = session.get(MessageLog, log_id)
+            msg = IncomingMessage(row.platform, row.message_id, row.chat_id, row.sender_id, row.sender_name,
+                                  row.text, row.sent_at, row.chat_name)
+            clock.set(row.sent_at)
+            try:
+                with session.begin_nested():
+                    quiet._route(Turn(quiet.ctx, session, quiet.outbox, msg, row))
+            except Exception:
+                log.exception("rebuild: message %s/%s failed; skipped", row.platform, row.message_id)
+        if on_progress and n % 1000 == 0:
+            on_progress(n)
+    return len(ids)

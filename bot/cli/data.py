@@ -1,0 +1,87 @@
+"""`jielong load`, `jielong export`, `jielong db upgrade`: set-up, CSV exports, migrations."""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from bot.cli import main
+from storage.db import database_url, make_engine, open_db, upgrade
+from storage.exports import KINDS, ExportFilter, export
+from storage.reports import platform
+from storage.setup import SetupError, apply_setup, load_setup_text
+
+DB_OPTION = click.option("--db", "db_url", help="Database URL (default $JIELONG_DB or sqlite:///jielong.db).")
+
+
+def load_setup_file(path: str, db_url: str | None) -> None:
+    """Read, validate and apply a set-up file; errors are one clear line."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise click.ClickException(f"cannot read {path}: {exc}") from None
+    try:
+        data = load_setup_text(text)
+    except SetupError as exc:
+        raise click.ClickException(f"{path}: {exc}") from None
+    sessions = open_db(db_url)
+    with sessions.begin() as session:
+        apply_setup(session, data)
+
+
+@main.command("load")
+@click.argument("setup_file", type=click.Path(dir_okay=False))
+@DB_OPTION
+def load_command(setup_file: str, db_url: str | None) -> None:
+    """Load (or update) the platform, leaders, groups and campaigns from a TOML set-up file."""
+    load_setup_file(setup_file, db_url)
+    click.echo(f"loaded {setup_file} into {database_url(db_url)}", err=True)
+
+
+def _day(value: str | None, tz: ZoneInfo, what: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0), tzinfo=tz)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date like 2026-11-01", param_hint=what) from None
+
+
+@main.command("export")
+@click.argument("kind", type=click.Choice(KINDS))
+@DB_OPTION
+@click.option("--campaign", help="Only this campaign id.")
+@click.option("--leader", help="Only this leader id.")
+@click.option("--from", "start", help="From this day (inclusive), YYYY-MM-DD.")
+@click.option("--to", "end", help="To this day (exclusive), YYYY-MM-DD.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
+def export_command(kind, db_url, campaign, leader, start, end, out_path) -> None:
+    """Export orders, pickup lists, procurement totals or leader statements as CSV."""
+    sessions = open_db(db_url)
+    with sessions() as session:
+        tz = ZoneInfo(platform(session).timezone)
+        flt = ExportFilter(campaign, leader, _day(start, tz, "--from"), _day(end, tz, "--to"))
+        if out_path:
+            with open(out_path, "w", encoding="utf-8", newline="") as out:
+                count = export(session, kind, out, flt, tz)
+        else:
+            sys.stdout.reconfigure(newline="")
+            count = export(session, kind, sys.stdout, flt, tz)
+    click.echo(f"{count} rows", err=True)
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database maintenance."""
+
+
+@db_group.command("upgrade")
+@DB_OPTION
+def db_upgrade(db_url: str | None) -> None:
+    """Apply schema migrations."""
+    upgrade(make_engine(db_url))
+    click.echo(f"{database_url(db_url)} is up to date", err=True)

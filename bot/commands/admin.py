@@ -1,0 +1,93 @@
+"""Platform admin commands (private chat): platform totals, procurement, leaders."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+
+from bot import texts
+from bot.commands.registry import Call, command
+from bot.handlers.common import money, num
+from storage.models import Campaign, Leader
+from storage.reports import (
+    campaign_totals,
+    commission_rate,
+    group_totals,
+    leader_groups,
+    product_totals,
+)
+
+
+def _running(call: Call) -> list[Campaign]:
+    """Campaigns open now, or else the latest one."""
+    running = list(call.session.scalars(
+        select(Campaign).where(Campaign.opens <= call.at, Campaign.deadline >= call.at).order_by(Campaign.opens)))
+    if running:
+        return running
+    latest = call.session.scalar(select(Campaign).where(Campaign.opens <= call.at).order_by(Campaign.deadline.desc()))
+    return [latest] if latest else []
+
+
+@command("平台汇总", role="admin", usage="平台汇总", help="所有群的订单和金额", max_args=0)
+def platform_totals_command(call: Call) -> str:
+    campaigns = _running(call)
+    if not campaigns:
+        return texts.NO_CAMPAIGN
+    lines = []
+    for campaign in campaigns:
+        orders, gmv = campaign_totals(call.session, campaign.id)
+        lines.append(texts.PLATFORM_HEADER.format(title=campaign.title, orders=orders, amount=money(gmv)))
+        lines += [texts.PLATFORM_GROUP_LINE.format(group=name, orders=n, amount=money(amount))
+                  for _gid, name, n, amount in group_totals(call.session, campaign.id)]
+    return "\n".join(lines)
+
+
+@command("采购单", role="admin", usage="采购单", help="要采购的总数", max_args=0)
+def procurement_command(call: Call) -> str:
+    campaigns = _running(call)
+    if not campaigns:
+        return texts.NO_CAMPAIGN
+    lines = []
+    for campaign in campaigns:
+        lines.append(texts.PROCUREMENT_HEADER.format(title=campaign.title))
+        totals = [t for t in product_totals(call.session, campaign.id) if t.qty > 0]
+        lines += [texts.TOTALS_LINE.format(name=t.name, qty=num(t.qty), unit=t.unit, amount=money(t.amount)) for t in totals]
+        if not totals:
+            lines.append(texts.EMPTY)
+    return "\n".join(lines)
+
+
+@command("团长列表", role="admin", usage="团长列表", help="所有团长和他们的群", max_args=0)
+def leaders_command(call: Call) -> str:
+    leaders = call.session.scalars(select(Leader).where(Leader.active.is_(True)).order_by(Leader.id)).all()
+    if not leaders:
+        return texts.LEADERS_NONE
+    return "\n".join(texts.LEADERS_LINE.format(
+        name=leader.name, id=leader.id, groups="、".join(g.name for g in leader_groups(call.session, leader.id)) or "-",
+        rate=f"{num(commission_rate(call.session, leader) * 100)}%") for leader in leaders)
+
+
+def parse_rate(text: str) -> Decimal | None:
+    try:
+        rate = Decimal(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except InvalidOperation:
+        return None
+    return rate if 0 <= rate <= 1 else None
+
+
+@command("授权团长", role="admin", usage="授权团长 微信号 名字 [佣金比例]", help="让一个人当团长", min_args=2, max_args=3)
+def authorise_command(call: Call) -> str:
+    user_id, name = call.args[0], call.args[1]
+    rate = None
+    if len(call.args) == 3:
+        rate = parse_rate(call.args[2])
+        if rate is None:
+            return texts.BAD_RATE
+    leader = call.session.get(Leader, user_id) or Leader(id=user_id, name=name)
+    leader.name, leader.active = name, True
+    if rate is not None:
+        leader.commission_rate = rate
+    call.session.add(leader)
+    call.session.flush()
+    return texts.LEADER_AUTHORISED.format(name=name, id=user_id, rate=f"{num(commission_rate(call.session, leader) * 100)}%")

@@ -1,0 +1,1 @@
+"""Handlers: what the bot does with a group chain, free text, a member's question."""

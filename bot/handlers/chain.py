@@ -1,0 +1,74 @@
+"""A chain copy in a group: merge it, then speak only where it helps one member."""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import select
+
+from bot import texts
+from bot.handlers.common import Turn, clock_text, items_text
+from parsers.model import ParsedMessage
+from storage import ingest
+from storage.models import Campaign, Group, ProductRow
+from storage.orders import Problem
+from storage.reports import product_totals
+
+
+def handle_chain(turn: Turn, group: Group, campaign: Campaign | None, parsed: ParsedMessage) -> None:
+    outcome = ingest.apply_chain(
+        turn.session, group=group, campaign=campaign, message=turn.log, parsed=parsed,
+        leader_ids=ingest.leader_ids(turn.session, group), at=turn.at,
+    )
+    for problem in outcome.problems:
+        _tell_member(turn, group, campaign, problem)
+    if campaign is not None and (outcome.added or outcome.cancelled or outcome.changed):
+        _maybe_digest(turn, group, campaign)
+
+
+def _tell_member(turn: Turn, group: Group, campaign: Campaign | None, problem: Problem) -> None:
+    text = _problem_text(turn, campaign, problem)
+    if text is None:
+        return
+    # One mention per member and problem, however many copies repeat the line.
+    digest = hashlib.blake2b(f"{problem.kind}:{problem.text}".encode(), digest_size=6).hexdigest()
+    key = f"problem:{group.id}:{campaign.id if campaign else '-'}:{problem.member_id}:{digest}"
+    turn.say_group(text, (problem.member_id, problem.member_name or problem.member_id), kind="problem",
+                   dedupe_key=key)
+
+
+def _problem_text(turn: Turn, campaign: Campaign | None, problem: Problem) -> str | None:
+    if problem.kind == "unmatched":
+        names = _product_names(turn, campaign)
+        if problem.detail and problem.detail != "商品不在本团":
+            return texts.UNMATCHED.format(text=problem.text, reason=problem.detail, products=names)
+        return texts.UNMATCHED_NO_REASON.format(text=problem.text, products=names)
+    if problem.kind == "late" and campaign is not None:
+        return texts.LATE.format(deadline=clock_text(campaign.deadline, turn.ctx.tz), text=problem.text)
+    if problem.kind == "waitlist":
+        return texts.WAITLIST.format(product=problem.detail or "这个", text=problem.text)
+    if problem.kind == "review":
+        return texts.REVIEW.format(text=problem.text)
+    return None
+
+
+def _product_names(turn: Turn, campaign: Campaign | None) -> str:
+    if campaign is None:
+        return "（还没有开团）"
+    names = turn.session.scalars(
+        select(ProductRow.name).where(ProductRow.campaign_id == campaign.id).order_by(ProductRow.position)
+    ).all()
+    return "、".join(names[:8]) + ("…" if len(names) > 8 else "")
+
+
+def _maybe_digest(turn: Turn, group: Group, campaign: Campaign) -> None:
+    interval = turn.ctx.settings.digest_interval
+    if interval.total_seconds() <= 0:
+        return
+    bucket = int(turn.at.timestamp() // interval.total_seconds())
+    totals = [t for t in product_totals(turn.session, campaign.id, [group.id]) if t.qty > 0]
+    if not totals:
+        return
+    orders = max(t.orders for t in totals)
+    text = texts.DIGEST.format(orders=orders, totals=items_text((t.name, t.qty, t.unit) for t in totals))
+    turn.say_group(text, kind="digest", dedupe_key=f"digest:{group.id}:{campaign.id}:{bucket}")

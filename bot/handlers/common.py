@@ -1,0 +1,59 @@
+"""Small pieces every handler shares: what a handler gets, formatting numbers and items."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from bot.context import AppContext
+from bot.events import IncomingMessage, OutgoingText
+from bot.outbox import Outbox
+from storage.models import MessageLog
+
+
+@dataclass
+class Turn:
+    """One message being handled: its context, its session and its logged row."""
+
+    ctx: AppContext
+    session: Session
+    outbox: Outbox
+    msg: IncomingMessage
+    log: MessageLog
+
+    @property
+    def at(self) -> datetime:
+        return self.msg.sent_at
+
+    def say_group(self, text: str, mention: tuple[str, str] | None = None, *, kind: str = "reply",
+                  dedupe_key: str | None = None) -> bool:
+        """Queue a group message, optionally @-mentioning (user id, display name)."""
+        if mention is not None:
+            text = f"@{mention[1]} {text}"
+        out = OutgoingText(self.msg.chat, text, (mention[0],) if mention else (), is_group=True)
+        return self.outbox.enqueue(self.session, out, kind=kind, dedupe_key=dedupe_key)
+
+
+def num(value) -> str:
+    """2 not 2.000; 1.5 stays 1.5."""
+    value = Decimal(str(value))
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    return str(value.normalize())
+
+
+def money(value) -> str:
+    return num(Decimal(str(value)).quantize(Decimal("0.01")))
+
+
+def items_text(items) -> str:
+    """[(name, qty, unit)] → "麒麟西瓜×2、阳光玫瑰×1串"."""
+    return "、".join(f"{name}×{num(qty)}{'' if unit in ('', '个') else unit}" for name, qty, unit in items)
+
+
+def clock_text(when: datetime, tz) -> str:
+    local = when.astimezone(tz)
+    return f"{local.month}月{local.day}日{local:%H:%M}"

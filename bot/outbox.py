@@ -1,0 +1,84 @@
+"""Everything the bot says goes through the outbox: persisted, deduplicated, rate limited.
+
+Per group at most one message per `group_min_interval` and `group_max_per_hour` an hour,
+broadcasts included. What cannot go out yet is merged into the next message, never dropped.
+A `dedupe_key` makes a broadcast or a reminder exactly-once across restarts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.context import AppContext
+from bot.events import OutgoingText
+from storage.models import Outbox as OutboxRow
+
+MAX_MERGED_CHARS = 3000  # WeChat cuts longer messages; the rest waits for the next slot
+
+
+class Outbox:
+    def __init__(self, ctx: AppContext):
+        self.ctx = ctx
+
+    def enqueue(self, session: Session, msg: OutgoingText, *, kind: str = "reply",
+                dedupe_key: str | None = None) -> bool:
+        """Queue a message. False (and nothing queued) if `dedupe_key` was used before."""
+        if dedupe_key is not None and session.scalar(
+            select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)
+        ):
+            return False
+        session.add(OutboxRow(dedupe_key=dedupe_key, to=msg.to, is_group=msg.is_group, text=msg.text,
+                              mentions=list(msg.mentions), kind=kind, created_at=self.ctx.now()))
+        session.flush()
+        return True
+
+    def take_due(self, session: Session, now: datetime | None = None) -> list[OutgoingText]:
+        """What may be sent now, marked as sent. Group messages waiting together are merged."""
+        now = now or self.ctx.now()
+        pending = session.scalars(
+            select(OutboxRow).where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.created_at, OutboxRow.id)
+        ).all()
+        out: list[OutgoingText] = []
+        by_group: dict[str, list[OutboxRow]] = {}
+        for row in pending:
+            if row.is_group:
+                by_group.setdefault(row.to, []).append(row)
+            else:
+                row.sent_at = now
+                out.append(OutgoingText(row.to, row.text, tuple(row.mentions or ()), is_group=False))
+        for to, rows in by_group.items():
+            if self.group_may_send(session, to, now):
+                out.append(self._merge(rows, now))
+        return out
+
+    def group_may_send(self, session: Session, to: str, now: datetime) -> bool:
+        settings = self.ctx.settings
+        last = session.scalar(select(func.max(OutboxRow.sent_at)).where(OutboxRow.to == to, OutboxRow.is_group))
+        if last is not None and now - last < settings.group_min_interval:
+            return False
+        sent_last_hour = session.scalar(
+            select(func.count(func.distinct(OutboxRow.sent_at))).where(
+                OutboxRow.to == to, OutboxRow.is_group, OutboxRow.sent_at > now - timedelta(hours=1)
+            )
+        )
+        return sent_last_hour < settings.group_max_per_hour
+
+    @staticmethod
+    def _merge(rows: list[OutboxRow], now: datetime) -> OutgoingText:
+        texts: list[str] = []
+        mentions: list[str] = []
+        size = 0
+        for row in rows:
+            if texts and size + len(row.text) > MAX_MERGED_CHARS:
+                break
+            texts.append(row.text)
+            size += len(row.text) + 2
+            mentions.extend(m for m in row.mentions or () if m not in mentions)
+            row.sent_at = now
+        return OutgoingText(rows[0].to, "\n\n".join(texts), tuple(mentions), is_group=True)
+
+    def pending_count(self, session: Session) -> int:
+        return session.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.sent_at.is_(None))) or 0

@@ -1,0 +1,330 @@
+"""The read side: totals, per-member lists, pickup, statements — SQL aggregates, no row loops
+over the whole table. Leaders' commands, summaries and exports all read through here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.orm import Session
+
+from storage.ingest import campaign_for_group
+from storage.models import (
+    Adjustment,
+    Admin,
+    Campaign,
+    CampaignGroup,
+    Chain,
+    EntryEvent,
+    EntryRow,
+    Group,
+    Leader,
+    OrderItem,
+    Platform,
+    ProductRow,
+)
+
+ZERO = Decimal("0")
+
+
+@dataclass
+class ProductTotal:
+    sku: str
+    name: str
+    unit: str
+    qty: Decimal
+    amount: Decimal
+    orders: int
+
+
+@dataclass
+class MemberOrder:
+    group_id: int
+    member_id: str
+    member: str
+    address: str
+    seqs: list[int] = field(default_factory=list)
+    entry_ids: list[int] = field(default_factory=list)
+    items: list[tuple[str, Decimal, str]] = field(default_factory=list)  # (name, qty, unit)
+    amount: Decimal = ZERO
+    picked_up: bool = False
+
+    @property
+    def items_text(self) -> str:
+        return "；".join(f"{name}×{_num(qty)}{unit if unit not in ('个', '') else ''}" for name, qty, unit in self.items)
+
+
+@dataclass
+class Statement:
+    leader_id: str
+    leader: str
+    start: datetime
+    end: datetime
+    orders: int
+    gmv: Decimal
+    adjustments: Decimal
+    commission_rate: Decimal
+    commission: Decimal
+    payable: Decimal
+
+
+@dataclass
+class ReviewLine:
+    group_id: int
+    member_id: str
+    member: str
+    text: str
+    status: str
+    reason: str
+
+
+def _num(value: Decimal) -> str:
+    value = Decimal(value)
+    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value.normalize())
+
+
+# --- who --------------------------------------------------------------------------------
+
+
+def leader_of(session: Session, user_id: str) -> Leader | None:
+    leader = session.get(Leader, user_id)
+    return leader if leader is not None and leader.active else None
+
+
+def is_admin(session: Session, user_id: str) -> bool:
+    return session.get(Admin, user_id) is not None
+
+
+def leader_groups(session: Session, leader_id: str) -> list[Group]:
+    return list(session.scalars(select(Group).where(Group.leader_id == leader_id).order_by(Group.id)))
+
+
+def platform(session: Session) -> Platform:
+    return session.get(Platform, 1) or Platform(id=1, name="", timezone="Asia/Shanghai", commission_rate=Decimal("0.10"))
+
+
+def current_campaign(session: Session, group_ids: list[int], at: datetime) -> Campaign | None:
+    """The campaign running in these groups now (or the one that closed most recently)."""
+    best = None
+    for group_id in group_ids:
+        campaign = campaign_for_group(session, session.get(Group, group_id), at)
+        if campaign is not None and (best is None or campaign.opens > best.opens):
+            best = campaign
+    return best
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+def _in_groups(group_ids: list[int] | None):
+    return OrderItem.group_id.in_(group_ids) if group_ids is not None else True
+
+
+def product_totals(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> list[ProductTotal]:
+    rows = session.execute(
+        select(OrderItem.sku, func.sum(OrderItem.qty), func.sum(OrderItem.amount),
+               func.count(func.distinct(OrderItem.entry_id)))
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok", _in_groups(group_ids))
+        .group_by(OrderItem.sku)
+    ).all()
+    by_sku = {sku: (qty, amount, n) for sku, qty, amount, n in rows}
+    products = session.scalars(select(ProductRow).where(ProductRow.campaign_id == campaign_id).order_by(ProductRow.position))
+    out = []
+    for product in products:
+        qty, amount, n = by_sku.get(product.sku, (ZERO, ZERO, 0))
+        out.append(ProductTotal(product.sku, product.name, product.unit, Decimal(qty), Decimal(amount), n))
+    return out
+
+
+def member_orders(session: Session, campaign_id: str, group_ids: list[int] | None = None,
+                  member_id: str | None = None) -> list[MemberOrder]:
+    """One row per member and group with their counted items, in chain order."""
+    query = (
+        select(EntryRow.id, EntryRow.seq, EntryRow.author_id, EntryRow.member, EntryRow.author_name,
+               EntryRow.address, EntryRow.picked_up_at, Chain.group_id, OrderItem.product_name,
+               OrderItem.qty, OrderItem.unit, OrderItem.amount)
+        .join(Chain, Chain.id == EntryRow.chain_id)
+        .join(OrderItem, and_(OrderItem.entry_id == EntryRow.id, OrderItem.status == "ok"))
+        .where(OrderItem.campaign_id == campaign_id, _in_groups(group_ids))
+        .order_by(Chain.group_id, EntryRow.first_seen, EntryRow.id, OrderItem.id)
+    )
+    if member_id is not None:
+        query = query.where(EntryRow.author_id == member_id)
+    members: dict[tuple[int, str], MemberOrder] = {}
+    totals: dict[tuple[int, str], dict[tuple[str, str], Decimal]] = defaultdict(dict)
+    picked: dict[tuple[int, str], list[bool]] = defaultdict(list)
+    for (entry_id, seq, author, member, author_name, address, picked_at, group_id, name, qty, unit,
+         amount) in session.execute(query):
+        key = (group_id, author)
+        row = members.get(key)
+        if row is None:
+            row = members[key] = MemberOrder(group_id, author, member or author_name or author, address or "")
+        if entry_id not in row.entry_ids:
+            row.entry_ids.append(entry_id)
+            row.seqs.append(seq)
+            picked[key].append(picked_at is not None)
+        totals[key][(name, unit)] = totals[key].get((name, unit), ZERO) + Decimal(qty)
+        row.amount += Decimal(amount)
+    for key, row in members.items():
+        row.items = [(name, qty, unit) for (name, unit), qty in totals[key].items()]
+        row.picked_up = all(picked[key])
+    return list(members.values())
+
+
+def unpicked(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> list[MemberOrder]:
+    return [m for m in member_orders(session, campaign_id, group_ids) if not m.picked_up]
+
+
+def mark_picked_up(session: Session, entry_ids: list[int], at: datetime) -> int:
+    result = session.execute(
+        update(EntryRow).where(EntryRow.id.in_(entry_ids), EntryRow.picked_up_at.is_(None)).values(picked_up_at=at)
+    )
+    return result.rowcount or 0
+
+
+def entries_needing_review(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> list[ReviewLine]:
+    rows = session.execute(
+        select(OrderItem.group_id, OrderItem.member_id, EntryRow.member, EntryRow.author_name, OrderItem.text,
+               OrderItem.status, OrderItem.reason)
+        .join(EntryRow, EntryRow.id == OrderItem.entry_id)
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status.in_(("unmatched", "review")),
+               _in_groups(group_ids), EntryRow.status.in_(("ok", "review")))
+        .order_by(OrderItem.first_seen, OrderItem.id)
+    )
+    return [ReviewLine(g, m, member or name or m, text, status, reason or "") for g, m, member, name, text, status, reason in rows]
+
+
+def close_campaign(session: Session, campaign_id: str, group_ids: list[int], at: datetime) -> None:
+    """A leader's 截单: lines first seen after `at` in these groups are late."""
+    for group_id in group_ids:
+        row = session.get(CampaignGroup, (campaign_id, group_id))
+        if row is None:
+            row = CampaignGroup(campaign_id=campaign_id, group_id=group_id)
+            session.add(row)
+        if row.closed_at is None:
+            row.closed_at = at
+    session.flush()
+
+
+def is_closed(session: Session, campaign: Campaign, group_id: int, at: datetime) -> bool:
+    if at > campaign.deadline:
+        return True
+    closed_at = session.scalar(select(CampaignGroup.closed_at).where(
+        CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id == group_id))
+    return closed_at is not None and at >= closed_at
+
+
+@dataclass
+class ShortageCut:
+    member_id: str
+    member: str
+    group_id: int
+    product: str
+    qty_cut: Decimal
+    refund: Decimal
+
+
+def apply_shortage(session: Session, campaign_id: str, group_ids: list[int], sku: str, qty_short: Decimal,
+                   at: datetime, leader_id: str) -> list[ShortageCut]:
+    """Cut `qty_short` from the last orders first; each cut is an adjustment in statements."""
+    items = session.scalars(
+        select(OrderItem).where(OrderItem.campaign_id == campaign_id, OrderItem.sku == sku,
+                                OrderItem.status == "ok", OrderItem.group_id.in_(group_ids))
+        .order_by(OrderItem.first_seen.desc(), OrderItem.id.desc())
+    ).all()
+    cuts: list[ShortageCut] = []
+    left = Decimal(qty_short)
+    for item in items:
+        if left <= 0:
+            break
+        cut = min(left, item.qty)
+        refund = (cut * item.unit_price).quantize(Decimal("0.01"))
+        before = item.qty
+        item.qty -= cut
+        item.amount = (item.qty * item.unit_price).quantize(Decimal("0.01"))
+        item.last_changed = at
+        if item.qty == 0:
+            item.status = "cancelled"
+        entry = session.get(EntryRow, item.entry_id)
+        session.add(EntryEvent(entry_id=entry.id, kind="shortage", actor_id=leader_id,
+                               before=f"{item.product_name}×{_num(before)}", after=f"{item.product_name}×{_num(item.qty)}", at=at))
+        session.add(Adjustment(leader_id=item.leader_id or leader_id, campaign_id=campaign_id, order_item_id=item.id,
+                               amount=-refund, reason=f"缺货 {item.product_name}×{_num(cut)}", at=at))
+        cuts.append(ShortageCut(item.member_id, entry.member or entry.author_name, item.group_id,
+                                item.product_name or sku, cut, refund))
+        left -= cut
+    session.flush()
+    return cuts
+
+
+# --- money -------------------------------------------------------------------------------------
+
+
+def commission_rate(session: Session, leader: Leader) -> Decimal:
+    return leader.commission_rate if leader.commission_rate is not None else platform(session).commission_rate
+
+
+def leader_statement(session: Session, leader_id: str, start: datetime, end: datetime) -> Statement:
+    """Orders and GMV counted by when items were first seen, in [start, end)."""
+    return statements(session, start, end, leader_id=leader_id)[0]
+
+
+def statements(session: Session, start: datetime, end: datetime, leader_id: str | None = None) -> list[Statement]:
+    leaders = session.scalars(select(Leader).where(Leader.id == leader_id) if leader_id else select(Leader).order_by(Leader.id)).all()
+    ids = [leader.id for leader in leaders]
+    sales = {
+        lid: (n, gmv)
+        for lid, n, gmv in session.execute(
+            select(OrderItem.leader_id, func.count(func.distinct(OrderItem.entry_id)), func.sum(OrderItem.amount))
+            .where(OrderItem.leader_id.in_(ids), OrderItem.status == "ok",
+                   OrderItem.first_seen >= start, OrderItem.first_seen < end)
+            .group_by(OrderItem.leader_id)
+        )
+    }
+    adjustments = {
+        lid: total
+        for lid, total in session.execute(
+            select(Adjustment.leader_id, func.sum(Adjustment.amount))
+            .where(Adjustment.leader_id.in_(ids), Adjustment.at >= start, Adjustment.at < end)
+            .group_by(Adjustment.leader_id)
+        )
+    }
+    out = []
+    for leader in leaders:
+        n, gmv = sales.get(leader.id, (0, ZERO))
+        gmv = Decimal(gmv or 0)
+        adj = Decimal(adjustments.get(leader.id) or 0)
+        rate = commission_rate(session, leader)
+        # Shortage refunds are already netted out of the items' amounts; adjustments are shown
+        # for reconciliation, not subtracted twice.
+        commission = (gmv * rate).quantize(Decimal("0.01"))
+        out.append(Statement(leader.id, leader.name, start, end, n, gmv.quantize(Decimal("0.01")),
+                             adj.quantize(Decimal("0.01")), rate, commission, commission))
+    return out
+
+
+def campaign_totals(session: Session, campaign_id: str) -> tuple[int, Decimal]:
+    n, gmv = session.execute(
+        select(func.count(func.distinct(OrderItem.entry_id)), func.coalesce(func.sum(OrderItem.amount), 0))
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok")
+    ).one()
+    return n, Decimal(gmv)
+
+
+def group_totals(session: Session, campaign_id: str) -> list[tuple[int, str, int, Decimal]]:
+    """Per group of a campaign: (group id, name, orders, GMV)."""
+    rows = session.execute(
+        select(Group.id, Group.name, func.count(func.distinct(OrderItem.entry_id)), func.sum(OrderItem.amount))
+        .join(OrderItem, OrderItem.group_id == Group.id)
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok")
+        .group_by(Group.id, Group.name).order_by(Group.id)
+    )
+    return [(gid, name, n, Decimal(gmv or 0)) for gid, name, n, gmv in rows]
+
+
+def campaigns_between(session: Session, start: datetime, end: datetime) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).where(Campaign.opens < end, Campaign.deadline >= start).order_by(Campaign.opens)))
