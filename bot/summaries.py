@@ -19,6 +19,7 @@ from storage.reports import (
     group_totals,
     leader_groups,
     leader_statement,
+    member_orders,
     product_totals,
 )
 
@@ -58,13 +59,15 @@ def leader_summary(session: Session, leader: Leader, start: datetime, end: datet
     for campaign in campaigns_between(session, start, end):
         totals = product_totals(session, campaign.id, groups)
         amount = sum((t.amount for t in totals), start=0)
-        orders = max((t.orders for t in totals), default=0)
+        orders = len(member_orders(session, campaign.id, groups))
         if orders:
             lines.append(texts.SUMMARY_CAMPAIGN_LINE.format(title=campaign.title, orders=orders, amount=money(amount)))
         review += len(entries_needing_review(session, campaign.id, groups))
     text = texts.SUMMARY_LEADER.format(
         date=f"{start.month}月{start.day}日", campaigns="\n".join(lines) or texts.SUMMARY_NOTHING,
         orders=statement.orders, gmv=money(statement.gmv), commission=money(statement.commission))
+    if not lines and not statement.orders and not review:
+        return None  # nothing happened: say nothing
     if review:
         text += "\n" + texts.SUMMARY_LEADER_REVIEW.format(count=review)
     return text

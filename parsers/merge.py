@@ -55,11 +55,13 @@ class MergePlan:
     reviews: list[tuple[KnownLine | None, NewLine]] = field(default_factory=list)
     missing: list[KnownLine] = field(default_factory=list)
     reappeared: list[KnownLine] = field(default_factory=list)
+    # known lines that carry another number in this copy (the leader reads the latest numbers)
+    renumbered: list[tuple[KnownLine, int]] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
         return any((self.added, self.edits, self.cancels, self.cancel_lines, self.reviews, self.missing,
-                    self.reappeared))
+                    self.reappeared, self.renumbered))
 
 
 def line_hash(raw: str) -> str:
@@ -103,8 +105,11 @@ def diff_copy(
         h = line_hash(entry.raw)
         present[h] += 1
         # The same text twice in one copy is two orders only if we know fewer of them.
-        if present[h] > len(by_hash.get(h, ())):
+        same = by_hash.get(h, ())
+        if present[h] > len(same):
             fresh.append(NewLine(entry, h, entry.author or sender))
+        elif same[present[h] - 1].seq != entry.seq and same[present[h] - 1].active:
+            plan.renumbered.append((same[present[h] - 1], entry.seq))
     absent = [
         line for h, lines in by_hash.items() for line in lines[present.get(h, 0):]
     ]

@@ -51,8 +51,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 def upgrade(engine: Engine) -> None:
     """Apply every migration (alembic, `upgrade head`) on this engine's database."""
+    import logging
+
     from alembic import command
     from alembic.config import Config
+
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))

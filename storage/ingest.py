@@ -9,10 +9,10 @@ chain costs a hash per line and a handful of queries.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -176,6 +176,7 @@ def apply_chain(
     known = _known_cache.get(session, chain)
     plan = diff_copy(known.lines.values(), parsed.entries, message.sender_id, leader_ids)
     outcome = ChainOutcome()
+    _renumber(session, known, plan)
     if not plan.changed:
         return outcome
     scope = OrderScope.of(session, chain, group)
@@ -230,6 +231,13 @@ def apply_chain(
     for row in session.scalars(select(EntryRow).where(EntryRow.id.in_(touched))):
         known.lines[row.id] = _known_line(row)
     return outcome
+
+
+def _renumber(session: Session, known: _Known, plan) -> None:
+    """Keep each entry's number as the latest copy shows it (what the leader reads)."""
+    for line, seq in plan.renumbered:
+        session.execute(update(EntryRow).where(EntryRow.id == line.entry_id).values(seq=seq))
+        known.lines[line.entry_id] = replace(line, seq=seq)
 
 
 def _mark_presence(session: Session, plan, message: MessageLog, at: datetime) -> None:

@@ -26,6 +26,7 @@ from storage.models import (
 )
 
 COUNTED = "ok"
+REVIEW_REASON = "待团长确认"
 
 
 @dataclass
@@ -102,7 +103,7 @@ def add_items(session: Session, row: EntryRow, scope: OrderScope, entry: Entry, 
     for item in entry.items:
         product = scope.products.get(item.sku or "")
         status = "review" if review else "late" if late else _stock_status(session, scope, product, item)
-        _insert_item(session, row, scope, item, product, status, at)
+        _insert_item(session, row, scope, item, product, status, at, REVIEW_REASON if review else None)
         if status in ("late", "waitlist"):
             outcome.problems.append(Problem(row.author_id, name, status, item.text, item.name or ""))
         if product is None and not review:
@@ -130,7 +131,7 @@ def _qty(value: float) -> Decimal:
 
 
 def _insert_item(session, row: EntryRow, scope: OrderScope, item: Item, product: ProductRow | None,
-                 status: str, at: datetime) -> None:
+                 status: str, at: datetime, reason: str | None = None) -> None:
     price = product.price if product is not None else Decimal("0")
     qty = _qty(item.qty)
     session.add(OrderItem(
@@ -139,7 +140,7 @@ def _insert_item(session, row: EntryRow, scope: OrderScope, item: Item, product:
         product_id=product.id if product else None, sku=item.sku, product_name=item.name,
         text=item.text, qty=qty, unit=item.unit, unit_price=price,
         amount=(qty * price).quantize(Decimal("0.01")), status=status if product else "unmatched",
-        score=item.score, reason=None if product else "商品不在本团", first_seen=row.first_seen,
+        score=item.score, reason=reason if product else "商品不在本团", first_seen=row.first_seen,
         last_changed=at,
     ))
 

@@ -12,7 +12,7 @@ from parsers.model import ParsedMessage
 from storage import ingest
 from storage.models import Campaign, Group, ProductRow
 from storage.orders import Problem
-from storage.reports import product_totals
+from storage.reports import member_orders, product_totals
 
 
 def handle_chain(turn: Turn, group: Group, campaign: Campaign | None, parsed: ParsedMessage) -> None:
@@ -22,7 +22,8 @@ def handle_chain(turn: Turn, group: Group, campaign: Campaign | None, parsed: Pa
     )
     for problem in outcome.problems:
         _tell_member(turn, group, campaign, problem)
-    if campaign is not None and (outcome.added or outcome.cancelled or outcome.changed):
+    counted = outcome.added - sum(1 for p in outcome.problems if p.kind == "late")
+    if campaign is not None and (counted > 0 or outcome.cancelled or outcome.changed):
         _maybe_digest(turn, group, campaign)
 
 
@@ -69,6 +70,6 @@ def _maybe_digest(turn: Turn, group: Group, campaign: Campaign) -> None:
     totals = [t for t in product_totals(turn.session, campaign.id, [group.id]) if t.qty > 0]
     if not totals:
         return
-    orders = max(t.orders for t in totals)
+    orders = len(member_orders(turn.session, campaign.id, [group.id]))
     text = texts.DIGEST.format(orders=orders, totals=items_text((t.name, t.qty, t.unit) for t in totals))
     turn.say_group(text, kind="digest", dedupe_key=f"digest:{group.id}:{campaign.id}:{bucket}")

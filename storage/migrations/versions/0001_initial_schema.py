@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 07:26:30.892494
+Create Date: 2026-11-25 07:32:09.206593
 """
 
 import sqlalchemy as sa
@@ -75,6 +75,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('dedupe_key')
     )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_to_sent', ['to', 'sent_at'], unique=False)
+
     op.create_table('platform',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
@@ -110,6 +113,7 @@ def upgrade() -> None:
     op.create_table('campaign_groups',
     sa.Column('campaign_id', sa.String(length=100), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=False),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaigns.id'], ),
     sa.ForeignKeyConstraint(['group_id'], ['groups.id'], ),
     sa.PrimaryKeyConstraint('campaign_id', 'group_id')
@@ -249,6 +253,9 @@ def downgrade() -> None:
     op.drop_table('products')
     op.drop_table('groups')
     op.drop_table('platform')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_to_sent')
+
     op.drop_table('outbox')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_chat_time')

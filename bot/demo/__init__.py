@@ -1,0 +1,104 @@
+"""`jielong demo`: a day in one community group, offline, through the real pipeline."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot import broadcasts, summaries
+from bot.app import App
+from bot.context import AppContext, SettableClock, Settings
+from bot.demo.script import EVENTS, GROUP
+from bot.events import IncomingMessage, OutgoingText
+from storage.db import open_db
+from storage.exports import KINDS, ExportFilter, export
+from storage.ingest import group_for_chat
+from storage.models import Campaign
+from storage.setup import apply_setup, load_setup_text
+
+TZ = ZoneInfo("Asia/Shanghai")
+NAMES = {"wxid_lijie": "李姐", "wxid_admin": "平台小王"}
+
+
+def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> None:
+    started = time.perf_counter()
+    tmp = None
+    if db_url is None:
+        tmp = tempfile.TemporaryDirectory(prefix="jielong-demo-")
+        db_url = f"sqlite:///{Path(tmp.name) / 'demo.db'}"
+    sessions = open_db(db_url)
+    setup = resources.files("bot.demo").joinpath("setup.toml").read_text(encoding="utf-8")
+    with sessions.begin() as session:
+        apply_setup(session, load_setup_text(setup))
+    clock = SettableClock(datetime(2026, 11, 25, 8, 0, tzinfo=TZ))
+    # A short digest interval would chatter; the demo keeps the defaults a leader would have.
+    app = App(AppContext(sessions, clock, Settings()))
+    echo(f"jielong demo — {GROUP}，数据库 {db_url}\n")
+    for n, (when, kind, who, name, text) in enumerate(EVENTS, start=1):
+        now = datetime.fromisoformat(when).replace(tzinfo=TZ)
+        clock.set(now)
+        _show_event(echo, now, kind, name, text)
+        if kind in ("group", "private"):
+            msg = IncomingMessage("demo", f"demo-{n}", GROUP if kind == "group" else None, who, name, text, now, GROUP if kind == "group" else None)
+            out = app.feed(msg)
+        else:
+            out = _scheduled(app, kind, text)
+        _show_bot(echo, out)
+        # Whatever the rate limit held back goes out a little later, merged.
+        clock.set(now + timedelta(minutes=1))
+        _show_bot(echo, app.flush())
+    _export_all(sessions, out_dir, echo)
+    echo(f"\n用时 {time.perf_counter() - started:.1f} 秒")
+    if tmp is not None:
+        sessions.kw["bind"].dispose()
+        tmp.cleanup()
+
+
+def _scheduled(app: App, kind: str, what: str) -> list[OutgoingText]:
+    with app.ctx.sessions.begin() as session:
+        if kind == "post":
+            campaign = session.get(Campaign, "fruit-1125")
+            group = group_for_chat(session, GROUP)
+            broadcasts.run_post(app.ctx, session, app.outbox, campaign, group, what)
+        elif kind == "summary":
+            summaries.run_evening_summaries(app.ctx, session, app.outbox)
+    return app.flush()
+
+
+def _show_event(echo, now: datetime, kind: str, name: str, text: str) -> None:
+    stamp = now.strftime("%m-%d %H:%M")
+    if kind == "group":
+        body = text if "\n" not in text else "\n    " + text.replace("\n", "\n    ")
+        echo(f"{stamp} {name}（群）: {body}")
+    elif kind == "private":
+        echo(f"{stamp} {name} → 机器人（私聊）: {text}")
+    elif kind == "post":
+        echo(f"{stamp} ⏰ 定时任务：{ {'open': '开团帖', 'reminder': '截单提醒', 'close': '截单', 'pickup': '到货通知'}[text] }")
+    else:
+        echo(f"{stamp} ⏰ 定时任务：晚间小结")
+
+
+def _show_bot(echo, out: list[OutgoingText]) -> None:
+    for msg in out:
+        where = "群" if msg.is_group else f"私聊 {NAMES.get(msg.to, msg.to)}"
+        body = msg.text.replace("\n", "\n      ")
+        echo(f"   🤖 → {where}: {body}")
+
+
+def _export_all(sessions, out_dir: Path, echo) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    echo(f"\n导出 CSV 到 {out_dir}/：")
+    with sessions() as session:
+        assert session.scalar(select(Campaign.id)) is not None
+        for kind in KINDS:
+            path = out_dir / f"{kind}.csv"
+            with open(path, "w", encoding="utf-8", newline="") as out:
+                rows = export(session, kind, out, ExportFilter(), TZ)
+            echo(f"  {path}（{rows} 行）")
