@@ -24,6 +24,7 @@ from storage.reports import close_campaign, member_orders, product_totals
 
 KINDS = ("open", "reminder", "close", "pickup")
 LATE_GRACE = timedelta(minutes=10)  # later than this, a post says it is late
+TOO_LATE = timedelta(days=1)  # later than this, a missed post is skipped
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def run_post(ctx: AppContext, session: Session, outbox: Outbox, campaign: Campai
     if kind == "reminder" and now >= campaign.deadline:
         return False  # a reminder after the deadline helps nobody
     if kind == "open" and now >= campaign.deadline:
+        return False
+    if now - due_at > TOO_LATE:
         return False
     text = build_post(ctx, session, campaign, group, kind)
     if text is None:
