@@ -49,21 +49,31 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every migration (alembic, `upgrade head`) on this engine's database."""
+def upgrade(target: Engine | str | None = None) -> None:
+    """Apply every migration (alembic, `upgrade head`): on an engine, or on a database URL
+    (None: the default, see `database_url`). Safe to run again: applied ones are skipped."""
     import logging
 
     from alembic import command
     from alembic.config import Config
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    engine = target if isinstance(target, Engine) else make_engine(target)
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Several processes may open a fresh database at once: one migrates, the
+                # others wait for it and then find nothing left to do.
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7310514)")
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        if engine is not target:
+            engine.dispose()
 
 
 def open_db(url: str | None = None) -> sessionmaker[Session]:
