@@ -192,6 +192,17 @@ def apply_chain(
         outcome.added += 1
     for known_line, new in plan.edits:
         row = session.get(EntryRow, known_line.entry_id)
+        if scope.is_late(at) and message.sender_id not in leader_ids:
+            # After the deadline the counted order stays as it was; the new text is kept as
+            # a late line for the leader to decide on.
+            late = new_entry(session, chain, scope, new.entry, author_id=row.author_id,
+                             author_name=row.author_name, message_id=message.id, at=at, status="late",
+                             outcome=outcome)
+            session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind="late_edit",
+                                   actor_id=message.sender_id, before=row.raw, after=new.entry.raw, at=at))
+            outcome.problems.append(Problem(row.author_id, row.member or row.author_name, "late", new.entry.raw))
+            touched.add(late.id)
+            continue
         update_entry(session, row, new.entry, actor_id=message.sender_id, message_id=message.id, at=at,
                      scope=scope, outcome=outcome)
         touched.add(row.id)

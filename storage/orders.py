@@ -91,32 +91,43 @@ def new_entry(
     session.flush()
     session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind="created" if status == "ok" else status,
                            actor_id=author_id, after=entry.raw, at=at))
-    if status in ("ok", "review"):
-        add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == "review")
+    if status in ("ok", "review", "late"):
+        # Late and review lines keep their items (not counted) so exports show what was asked.
+        add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == "review",
+                  late=status == "late")
     return row
 
 
 def add_items(session: Session, row: EntryRow, scope: OrderScope, entry: Entry, *, at: datetime,
-              outcome: ChainOutcome, review: bool = False) -> None:
-    late = scope.is_late(at) and not review
+              outcome: ChainOutcome, review: bool = False, late: bool | None = None) -> None:
+    """Insert an entry's items: counted, waitlisted (over stock), late, review or unmatched.
+
+    `late` None: late when `at` is past the campaign's deadline (or the group's 截单). The
+    caller reports a late line once per entry, so only waitlist and unmatched are reported here.
+    """
+    if late is None:
+        late = scope.is_late(at) and not review
     name = row.member or row.author_name
     for item in entry.items:
         product = scope.products.get(item.sku or "")
         status = "review" if review else "late" if late else _stock_status(session, scope, product, item)
         _insert_item(session, row, scope, item, product, status, at, REVIEW_REASON if review else None)
-        if status in ("late", "waitlist"):
+        if status == "waitlist":
             outcome.problems.append(Problem(row.author_id, name, status, item.text, item.name or ""))
-        if product is None and not review:
+        if product is None and not review and not late:
             outcome.problems.append(Problem(row.author_id, name, "unmatched", item.text, "商品不在本团"))
     for miss in entry.unmatched:
         _insert_unmatched(session, row, scope, miss, at)
-        if not review:
+        if not review and not late:
             outcome.problems.append(Problem(row.author_id, name, "unmatched", miss.text, miss.reason))
 
 
 def _stock_status(session: Session, scope: OrderScope, product: ProductRow | None, item: Item) -> str:
     if product is None or product.stock is None:
         return COUNTED
+    # PostgreSQL: processes serving other groups of the campaign wait here, so two of them
+    # never both take the last units (SQLite already writes one transaction at a time).
+    session.execute(select(ProductRow.id).where(ProductRow.id == product.id).with_for_update())
     used = session.scalar(
         select(func.coalesce(func.sum(OrderItem.qty), 0)).where(
             OrderItem.campaign_id == product.campaign_id, OrderItem.sku == product.sku,
@@ -157,19 +168,29 @@ def _insert_unmatched(session, row: EntryRow, scope: OrderScope, miss: Unmatched
 def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, message_id: int | None,
                  at: datetime, kind: str = "edited", scope: OrderScope | None = None,
                  outcome: ChainOutcome | None = None) -> ChainOutcome:
-    """Replace an entry's content (the member's own edit, or a leader's 改单); history kept."""
+    """Replace an entry's content (the member's own edit, or a leader's 改单); history kept.
+
+    kind "edited" is an edit seen in the chain: the entry then stands for the new line. Any
+    other kind (a leader's 改单 in private chat) keeps the line hash, because the chain text
+    still shows the old line and must not undo the change on the next copy. Such an edit is
+    counted even after the deadline: the leader decided it.
+    """
     outcome = outcome or ChainOutcome()
+    from_chain = kind == "edited"
     chain = session.get(Chain, row.chain_id)
     scope = scope or OrderScope.of(session, chain, session.get(Group, chain.group_id))
     session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind=kind, actor_id=actor_id,
                            before=row.raw, after=new.raw, at=at))
     freed = _skus_counted(session, row.id)
     session.execute(delete(OrderItem).where(OrderItem.entry_id == row.id))
-    row.raw, row.line_hash, row.seq = new.raw, line_hash(new.raw), new.seq or row.seq
+    if from_chain:
+        row.line_hash, row.seq = line_hash(new.raw), new.seq or row.seq
+    row.raw = new.raw
     row.member, row.address, row.note, row.paid = new.member, new.address, new.note, new.paid
     row.last_changed, row.status, row.missing = at, "ok", False
+    chain.version += 1  # the chain's cached lines are stale now
     session.flush()
-    add_items(session, row, scope, new, at=at, outcome=outcome)
+    add_items(session, row, scope, new, at=at, outcome=outcome, late=None if from_chain else False)
     _promote_waitlist(session, scope, freed, at)
     outcome.changed += 1
     return outcome
@@ -189,6 +210,7 @@ def cancel_entry(session: Session, row: EntryRow, *, actor_id: str, message_id: 
     row.status, row.last_changed = "cancelled", at
     if cancel_line is not None:
         row.line_hash = line_hash(cancel_line)
+    chain.version += 1  # the chain's cached lines are stale now
     session.execute(
         update(OrderItem).where(OrderItem.entry_id == row.id).values(status="cancelled", last_changed=at)
     )
