@@ -23,7 +23,7 @@ PAID_RE = re.compile(r"已付款|已支付|已付|已转账|已转|已微信|已
 MINUS_ONE_RE = re.compile(r"(?<![\d\w])-\s{0,1}1(?!\d)")
 PRODUCT_NUMBER_RE = re.compile(r"(?<!\d)(\d{1,2})\s{0,1}号(?!楼)")
 # Word separators between items and identity; "+" between names ("汉堡 + 鸡翅") too.
-WORD_SPLIT_RE = re.compile(r"[\s,，、;；。!！?？/&|~～]+|\+(?!\s{0,2}\d)")
+WORD_SPLIT_RE = re.compile(r"[\s,，、;；。!！?？/&|~～(（)）【】]+|\+(?!\s{0,2}\d)")
 _PUNCT_ONLY = re.compile(r"^[\W_]+$")
 STRIP_CHARS = "-—_:：.·*()（）[]【】「」\"'“”‘’<>《》#@"
 # Unit conversions a leader would accept without asking (to the product's unit).
@@ -36,6 +36,7 @@ ACCEPT_SCORE = 80.0
 # Words around an item that carry no meaning for the order ("我要两斤苹果", "西瓜改成3个").
 FILLER_PREFIXES = ("我还要", "我要", "我的", "帮我", "再来", "还要", "要", "来", "订", "买", "加")
 FILLER_SUFFIXES = ("改成", "改为", "换成", "要")
+FILLER_WORDS = frozenset(FILLER_PREFIXES + FILLER_SUFFIXES + ("的", "了", "和", "跟", "还有"))
 
 
 @dataclass
@@ -203,6 +204,8 @@ def _expand_products(tokens: list[_Tok], ctx: EntryContext) -> list[_Tok]:
         if tok.qty is not None or tok.product is not None:
             out.append(tok)
             continue
+        if tok.text in FILLER_WORDS:
+            continue
         single = bare_number(tok.text)
         if single is not None and ctx.single is not None:
             tok.qty = QtyToken(tok.start, tok.end, single, "", "bare")
@@ -214,7 +217,7 @@ def _expand_products(tokens: list[_Tok], ctx: EntryContext) -> list[_Tok]:
         if tok.match.product is not None and tok.match.score >= ACCEPT_SCORE and tok.match.kind != "around":
             tok.product = tok.match.product
             out.append(tok)
-        elif len(tok.text) >= 3:
+        elif len(tok.text) >= 3 and tok.match.near is None:
             out.extend(_split_word(tok, ctx))
         else:
             out.append(tok)
@@ -239,7 +242,9 @@ def _without_filler(tok: _Tok, ctx: EntryContext) -> _Tok | None:
         return tok
     if not text:
         return None
-    return _Tok(start, start + len(text), text, match=ctx.matcher.match(text))
+    stripped = _Tok(start, start + len(text), text, match=ctx.matcher.match(text))
+    # Only a word that turns into a product loses its filler: "要大的" stays a note.
+    return stripped if stripped.match.product is not None else tok
 
 
 def _split_word(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
@@ -263,8 +268,14 @@ def _split_word(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
             continue
         j, span, m = hit
         if pos > rest_start:
-            out.append(_word_tok(tok, rest_start, pos, ctx))
-        out.append(_Tok(tok.start + pos, tok.start + pos + len(span), span, match=m, product=m.product))
+            out.extend(_word_toks(tok, rest_start, pos, ctx))
+        previous = out[-1] if out else None
+        if previous is not None and previous.product is m.product and previous.end == tok.start + pos:
+            # "阳光玫瑰葡萄": a name and its alias side by side are one item.
+            previous.end += len(span)
+            previous.text += span
+        else:
+            out.append(_Tok(tok.start + pos, tok.start + pos + len(span), span, match=m, product=m.product))
         found = True
         pos += len(span)
         rest_start = pos
@@ -272,13 +283,16 @@ def _split_word(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
     if not found:
         return [tok]
     if rest_start < len(tok.text):
-        out.append(_word_tok(tok, rest_start, len(tok.text), ctx))
+        out.extend(_word_toks(tok, rest_start, len(tok.text), ctx))
     return out
 
 
-def _word_tok(tok: _Tok, start: int, end: int, ctx: EntryContext) -> _Tok:
+def _word_toks(tok: _Tok, start: int, end: int, ctx: EntryContext) -> list[_Tok]:
+    """The words between products in a split word; fillers ("改成", "的") are dropped."""
     text = tok.text[start:end]
-    return _Tok(tok.start + start, tok.start + end, text, match=ctx.matcher.match(text))
+    if text in FILLER_WORDS:
+        return []
+    return [_Tok(tok.start + start, tok.start + end, text, match=ctx.matcher.match(text))]
 
 
 def _looks_like_product(tok: _Tok) -> bool:
@@ -298,6 +312,12 @@ def _attach_quantities(entry: Entry, tokens: list[_Tok], ctx: EntryContext) -> N
             _lone_quantity(entry, tok, ctx)
             continue
         text = f"{target.text}{tok.text}" if target is before else f"{tok.text}{target.text}"
+        if target.product is None and _is_leading_name(target, tokens, entry):
+            # "云谷美猴王1份": the first word of a line is a nickname, not an unknown product.
+            entry.member = target.text
+            target.used = True
+            _lone_quantity(entry, tok, ctx)
+            continue
         if target.product is not None:
             target.used = True
             _add_item(text, target.product, tok.qty.qty, tok.qty.unit, target.match.score, entry, ctx)
@@ -308,6 +328,13 @@ def _attach_quantities(entry: Entry, tokens: list[_Tok], ctx: EntryContext) -> N
             target.used = True
             reason = target.match.reason if target.match else "没认出商品"
             entry.unmatched.append(Unmatched(text, reason, tok.qty.qty, tok.qty.unit))
+
+
+def _is_leading_name(target: _Tok, tokens: list[_Tok], entry: Entry) -> bool:
+    if entry.member is not None or _looks_like_product(target):
+        return False
+    first_word = next((t for t in tokens if t.qty is None), None)
+    return first_word is target
 
 
 def _free(tok: _Tok) -> _Tok | None:

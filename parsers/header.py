@@ -16,7 +16,7 @@ _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 # price, then an optional unit: "15元/个", "25元一串", "¥28/盒", "30元每箱", "一包230元" (unit before)
 PRICE_RE = re.compile(
     r"(?P<pre>(?:一|每)(?P<pre_u>" + _UNIT_ALT + r"))?\s{0,2}"
-    r"(?:[¥￥]\s{0,2}(?P<n1>\d{1,6}(?:\.\d{1,2})?)|(?P<n2>\d{1,6}(?:\.\d{1,2})?)\s{0,2}(?:元|块))"
+    r"(?:[¥￥]\s{0,2}(?P<n1>\d{1,6}(?:\.\d{1,2})?)|(?P<n2>\d{1,6}(?:\.\d{1,2})?)\s{0,2}(?:元|块)(?![内以]))"
     r"(?:\s{0,2}(?:/|每|一)\s{0,2}(?P<u>" + _UNIT_ALT + r"))?"
 )
 _INDEX = re.compile(r"^\s{0,4}[(（]?(?:\d{1,3}|[A-Za-z])[.、)）:：]\s{0,4}|^\s{0,4}(?:\d{1,3})\s+")
@@ -37,7 +37,7 @@ def products_from_header(lines: list[str]) -> list[Product]:
     pending_name: str | None = None  # "(2)砂鍋魚頭火鍋" with its price on the next line
     for line in lines:
         found_here = False
-        for segment in _SEGMENT_SPLIT.split(line):
+        for segment in _segments(line):
             product = _product_in(segment, pending_name)
             if product is not None:
                 products.append(product)
@@ -48,6 +48,17 @@ def products_from_header(lines: list[str]) -> list[Product]:
         if not found_here and not _indexed_name(line):
             pending_name = None
     return _with_skus(_dedupe(products))
+
+
+def _segments(line: str) -> list[str]:
+    """Comma-separated parts; a part with several prices ("西瓜15元/个 葡萄25元/串") splits at spaces."""
+    out: list[str] = []
+    for part in _SEGMENT_SPLIT.split(line):
+        if len(PRICE_RE.findall(part)) > 1:
+            out.extend(part.split())
+        else:
+            out.append(part)
+    return out
 
 
 def _product_in(segment: str, pending_name: str | None) -> Product | None:

@@ -22,6 +22,7 @@ from parsers.normalize import fold_key
 
 FUZZY_ACCEPT = 80.0  # rapidfuzz ratio needed before the homophone check
 NEAR_MISS = 50.0  # below this a word is simply not a product; above it we explain
+SIMILAR = 60.0  # this close, a word is a near miss even without the same head character
 MAX_CANDIDATES = 40
 
 
@@ -168,9 +169,14 @@ class ProductMatcher:
             score = fuzz.ratio(key, self._names[i].key)
             if score > best_score:
                 best_score, best = score, self._names[i].product
-        if best is not None and best_score >= NEAR_MISS:
+        if best is not None and best_score >= NEAR_MISS and (best_score >= SIMILAR or _same_head(key, best)):
             return Match(None, best_score, f"本团没有“{key}”（有{best.name}）", near=best)
         return Match(None, best_score, f"本团没有“{key}”")
+
+
+def _same_head(key: str, product: Product) -> bool:
+    """Chinese compounds end in their head noun: 鸭蛋 and 鸡蛋 are both 蛋, 大的 and 大米 are not."""
+    return any(fold_key(name)[-1:] == key[-1:] for name in (product.name, *product.aliases) if fold_key(name))
 
 
 def _contains_run(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:

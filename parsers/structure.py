@@ -21,6 +21,10 @@ INDEX_RE = re.compile(r"^\s{0,8}[(（]?(\d{1,4})(?:[.、)）]|\s)\s{0,8}")
 INLINE_INDEX_RE = re.compile(r"(?<![\d.])(\d{1,4})[.、](?!\d)\s{0,4}")
 EXAMPLE_RE = re.compile(r"^\s{0,4}(?:例|例如|举例|格式|示例)\s{0,2}[:：]?")
 PRICE_RE = re.compile(r"\d{1,6}(?:\.\d{1,2})?\s{0,2}(?:元|块|¥)|[¥￥]\s{0,2}\d")
+# A price per unit ("15元/个", "25元一串", "一包230元"): how a price list reads, not an order.
+LIST_PRICE_RE = re.compile(
+    r"\d{1,6}(?:\.\d{1,2})?\s{0,2}(?:元|块)\s{0,2}(?:/|每|一)|[¥￥]\s{0,2}\d{1,6}(?:\.\d{1,2})?\s{0,2}/|[一每][^\d\s]{1,2}\d{1,6}(?:\.\d{1,2})?\s{0,2}元"
+)
 MIN_BLOCK_FOR_UNMARKED = 2
 
 
@@ -183,8 +187,9 @@ def _entry_block(blocks: list[list[_Line]]) -> list[_Line]:
     if not blocks:
         return []
     last = blocks[-1]
+    per_unit = sum(1 for ln in last if LIST_PRICE_RE.search(ln.body))
     priced = sum(1 for ln in last if PRICE_RE.search(ln.body))
-    if len(blocks) == 1 and priced * 2 > len(last):
+    if len(blocks) == 1 and (per_unit * 2 > len(last) or (len(last) >= 2 and priced * 2 > len(last))):
         return []
     return last
 
