@@ -1,0 +1,229 @@
+"""End to end: the real python-wechaty client, through bot/transports/wechaty.py, against a
+real puppet-service gateway (Node, e2e/gateway.mjs) over the mock puppet. Members post a
+chain in a mock room, the bot stores the orders, the leader asks 汇总 in private chat, and a
+scheduled post reaches the room."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import broadcasts
+from bot.app import App
+from bot.context import AppContext, Settings
+from storage.db import open_db
+from storage.ingest import group_for_chat
+from storage.models import Campaign, EntryRow
+from storage.setup import apply_setup, load_setup_text
+from tests.conftest import TZ, demo_setup_text
+
+ROOT = Path(__file__).resolve().parents[2]
+E2E = ROOT / "e2e"
+ROOM = "room1@chatroom"
+WORLD = {
+    "bot": {"id": "wxid_bot", "name": "团购小助手"},
+    "contacts": [{"id": "wxid_lijie", "name": "李姐"}, {"id": "wxid_wang", "name": "王姐"},
+                 {"id": "wxid_zhang", "name": "张叔"}],
+    "rooms": [{"id": ROOM, "topic": "阳光小区3期团购群", "members": ["wxid_lijie", "wxid_wang", "wxid_zhang"]}],
+}
+CHAIN_1 = "#接龙\n周三水果团\n1. 3栋502 王姐 西瓜2个 阳光玫瑰一串"
+CHAIN_2 = CHAIN_1 + "\n2. 5栋1201 张叔 砂糖橘1箱 西瓜1个"
+
+
+def _why_skip() -> str | None:
+    if shutil.which("node") is None:
+        return "Node.js is not installed: the wechaty gateway cannot run here"
+    if not (E2E / "node_modules" / "wechaty-puppet-service").is_dir():
+        if os.environ.get("CI"):
+            return None  # CI must have run `npm ci`: let the test fail loudly below
+        return "e2e/node_modules is missing: run `cd e2e && npm ci`"
+    return None
+
+
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(_why_skip() is not None, reason=_why_skip() or "")]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Gateway:
+    """The Node gateway process: send it commands, read its JSON-line events."""
+
+    def __init__(self, port: int, token: str):
+        env = dict(os.environ, GATEWAY_PORT=str(port), GATEWAY_TOKEN=token,
+                   GATEWAY_WORLD=json.dumps(WORLD, ensure_ascii=False))
+        self.proc = subprocess.Popen(["node", "gateway.mjs"], cwd=E2E, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.events: queue.Queue[dict] = queue.Queue()
+        self.sent: list[dict] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if event.get("event") == "sent":
+                self.sent.append(event)
+            self.events.put(event)
+
+    def wait_for(self, predicate, timeout: float = 20.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event = self.events.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if predicate(event):
+                return event
+        raise AssertionError(f"gateway never reported it; sent so far: {self.sent}")
+
+    def say(self, who: str, to: str, text: str) -> None:
+        self.proc.stdin.write(json.dumps({"say": text, "from": who, "to": to}, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+
+    def close(self) -> None:
+        try:
+            self.proc.stdin.write('{"quit": true}\n')
+            self.proc.stdin.flush()
+            self.proc.wait(timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            self.proc.kill()
+
+
+class Bot:
+    """The transport running in its own thread and event loop, as `jielong run` runs it."""
+
+    def __init__(self, app: App, endpoint: str, token: str, cache_dir: str):
+        from bot.transports.wechaty import WechatyTransport
+
+        self.loop = asyncio.new_event_loop()
+        self.transport = None
+        self.error: BaseException | None = None
+        self._stop: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._args = (app, endpoint, token, cache_dir)
+        self._cls = WechatyTransport
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+
+        async def main() -> None:
+            app, endpoint, token, cache_dir = self._args
+            self._stop = asyncio.Event()
+            self.transport = self._cls(app, endpoint=endpoint, token=token, cache_dir=cache_dir)
+            self._ready.set()
+            await self.transport.run(self._stop)
+
+        try:
+            self.loop.run_until_complete(main())
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            self.error = exc
+            self._ready.set()
+
+    def wait_logged_in(self, timeout: float = 20.0) -> None:
+        assert self._ready.wait(timeout), "transport did not start"
+        deadline = time.monotonic() + timeout
+        while not (self.transport and self.transport.ready.is_set()):
+            assert self.error is None, self.error
+            assert time.monotonic() < deadline, "bot never logged in"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self._stop is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+        self.thread.join(timeout=30)
+        assert not self.thread.is_alive(), "transport did not stop"
+
+
+@pytest.fixture
+def world(tmp_path):
+    port, token = _free_port(), "jielong-e2e-token"
+    gateway = Gateway(port, token)
+    gateway.wait_for(lambda e: e.get("event") == "listening")
+    sessions = open_db(f"sqlite:///{tmp_path / 'e2e.db'}")
+    setup = demo_setup_text().replace("2026-11-25T09:00:00", "2026-01-01T09:00:00").replace(
+        "2026-11-25T22:00:00", "2099-12-31T22:00:00")
+    with sessions.begin() as session:
+        apply_setup(session, load_setup_text(setup))
+    app = App(AppContext(sessions, lambda: datetime.now(TZ), Settings(bot_id="wxid_bot")))
+    bot = Bot(app, f"127.0.0.1:{port}", token, str(tmp_path / "cache"))
+    try:
+        bot.wait_logged_in()
+        yield gateway, bot, app, sessions
+    finally:
+        bot.stop()
+        gateway.close()
+        sessions.kw["bind"].dispose()
+
+
+def _entries(sessions) -> int:
+    with sessions() as session:
+        return session.scalar(select(func.count(EntryRow.id)).where(EntryRow.status == "ok"))
+
+
+def _wait_until(check, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def test_chain_in_room_totals_in_private_and_a_post_in_the_room(world) -> None:
+    gateway, bot, app, sessions = world
+    gateway.say("wxid_wang", ROOM, CHAIN_1)
+    gateway.say("wxid_zhang", ROOM, CHAIN_2)
+    _wait_until(lambda: _entries(sessions) == 2)
+
+    gateway.say("wxid_lijie", "wxid_bot", "汇总")
+    reply = gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] == "wxid_lijie")
+    assert "麒麟西瓜：3个，45元" in reply["text"]
+    assert "阳光玫瑰：1串，25元" in reply["text"]
+    assert "砂糖橘：1箱，30元" in reply["text"]
+    assert "共2单，100元" in reply["text"]
+
+    # A scheduled post: queued the way the scheduler's job does, delivered by the flush loop.
+    with app.ctx.sessions.begin() as session:
+        campaign = session.get(Campaign, "fruit-1125")
+        group = group_for_chat(session, "阳光小区3期团购群")
+        assert broadcasts.run_post(app.ctx, session, app.outbox, campaign, group, "reminder", datetime.now(TZ))
+    post = gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] == ROOM and "截单" in e["text"])
+    assert "目前2单" in post["text"]
+
+
+def test_bad_settings_fail_in_one_line() -> None:
+    from bot.transports.wechaty import TransportError, check_gateway
+
+    with pytest.raises(TransportError, match="TOKEN is not set"):
+        check_gateway("127.0.0.1:1", None)
+    with pytest.raises(TransportError, match="cannot reach the gateway"):
+        check_gateway(f"127.0.0.1:{_free_port()}", "token")
+    with pytest.raises(TransportError, match="not host:port"):
+        check_gateway("nowhere", "token")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("@团购小助手\u2005汇总", "汇总"), ("汇总", "汇总"), ("@李姐\u2005@团购小助手\u2005明细", "明细"),
+])
+def test_mentions_are_stripped(text: str, expected: str) -> None:
+    from bot.transports.wechaty import strip_mentions
+
+    assert strip_mentions(text) == expected
