@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, replace
 
 from parsers.appmsg import assign_authors, looks_native, parse_native
 from parsers.entry import EntryContext, parse_entry
@@ -11,8 +12,9 @@ from parsers.header import products_from_header
 from parsers.matching import ProductMatcher
 from parsers.model import Entry, ParsedMessage, Product
 from parsers.normalize import normalize_line
-from parsers.structure import SENDER_PREFIX_RE, split_chain
+from parsers.structure import INDEX_RE, SENDER_PREFIX_RE, looks_like_quantity_start, split_chain
 
+RECENT_CHAINS = 16  # chains of several groups of one campaign interleave
 MAX_TEXT = 2_000_000  # characters; longer input is cut with a warning, never refused
 MAX_ENTRY_CHARS = 500  # an entry longer than this is kept raw but not read for items
 FREE_ORDER_MAX = 80
@@ -31,9 +33,27 @@ class ChainParser:
         self._contexts: dict[tuple, EntryContext] = {}
         self._lines: OrderedDict[tuple, Entry] = OrderedDict()
         self._cache_size = cache_size
+        self._recent: list[_Recent] = []
 
     def parse(self, text: str) -> ParsedMessage:
-        return _parse(text, self)
+        """Parse a message; a copy that only appends numbered lines to a chain parsed
+        recently reuses that parse and reads just the new lines."""
+        for base in reversed(self._recent):
+            extended = _extend(base, text, self)
+            if extended is not None:
+                self._remember(text, extended)
+                return extended
+        parsed = _parse(text, self)
+        self._remember(text, parsed)
+        return parsed
+
+    def _remember(self, text: str, parsed: ParsedMessage) -> None:
+        if not parsed.is_chain or not parsed.entries or parsed.sender or any(e.author for e in parsed.entries):
+            return
+        if _ends_with_entries(text, parsed):
+            self._recent.append(_Recent(text, parsed))
+            if len(self._recent) > RECENT_CHAINS:
+                self._recent.pop(0)
 
     def context_for(self, products: list[Product]) -> EntryContext:
         key = tuple((p.sku, p.name, p.aliases, p.unit) for p in products)
@@ -54,6 +74,46 @@ class ChainParser:
             if len(self._lines) > self._cache_size:
                 self._lines.popitem(last=False)
         return _copy_with_seq(cached, seq)
+
+
+@dataclass
+class _Recent:
+    text: str
+    parsed: ParsedMessage
+
+
+def _ends_with_entries(text: str, parsed: ParsedMessage) -> bool:
+    """True when the message's last line is its last entry (no tail note to step over)."""
+    last_line = text.rstrip("\n").rsplit("\n", 1)[-1]
+    m = INDEX_RE.match(normalize_line(last_line))
+    return m is not None and int(m.group(1)) == parsed.entries[-1].seq
+
+
+def _extend(base: _Recent, text: str, parser: ChainParser) -> ParsedMessage | None:
+    cut = len(base.text)
+    if len(text) <= cut or text[cut] != "\n" or not text.startswith(base.text):
+        return None
+    new_entries: list[Entry] = []
+    last_seq = base.parsed.entries[-1].seq
+    ctx = parser.context_for(base.parsed.products)
+    lines = text[cut + 1 :].rstrip("\n").split("\n")
+    for line in lines:
+        norm = normalize_line(line)
+        m = INDEX_RE.match(norm)
+        if m is None or looks_like_quantity_start(norm, m):
+            return None  # a wrapped line, a tail, a new block: read the whole message
+        seq = int(m.group(1))
+        if not last_seq < seq <= last_seq + 5:
+            return None
+        new_entries.append(parser.entry(norm[m.end():].strip(), seq, ctx))
+        last_seq = seq
+    warnings = list(base.parsed.warnings)
+    previous = base.parsed.entries[-1].seq
+    for entry in new_entries:
+        if entry.seq > previous + 1:
+            warnings.append(f"编号不连续：{entry.seq}")
+        previous = entry.seq
+    return replace(base.parsed, entries=base.parsed.entries + new_entries, warnings=warnings)
 
 
 def parse_message(text: str, catalog: list[Product] | None = None) -> ParsedMessage:
@@ -126,7 +186,7 @@ def _sender_prefix(text: str) -> str | None:
 def _sequence_warnings(entries: list[Entry]) -> list[str]:
     seqs = [e.seq for e in entries]
     warnings = []
-    dupes = sorted({s for s in seqs if seqs.count(s) > 1}) if len(seqs) < 5000 else []
+    dupes = sorted(s for s, n in Counter(seqs).items() if n > 1)
     if dupes:
         warnings.append("重复编号：" + "、".join(map(str, dupes[:10])))
     gaps = [b for a, b in zip(seqs, seqs[1:], strict=False) if b > a + 1]

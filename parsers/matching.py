@@ -11,6 +11,7 @@ is scored, so a 10,000-product catalog costs about as much as a 30-product one.
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,7 @@ FUZZY_ACCEPT = 80.0  # rapidfuzz ratio needed before the homophone check
 NEAR_MISS = 50.0  # below this a word is simply not a product; above it we explain
 SIMILAR = 60.0  # this close, a word is a near miss even without the same head character
 MAX_CANDIDATES = 40
+MAX_POSTINGS = 2000  # a character in thousands of names ("号", "米") narrows nothing
 
 
 @dataclass(frozen=True)
@@ -35,18 +37,43 @@ class Match:
     kind: str = ""  # which tier matched: exact part around sound fuzzy
 
 
-@lru_cache(maxsize=65536)
-def pinyin_of(text: str) -> tuple[str, ...]:
-    from pypinyin import lazy_pinyin
+@lru_cache(maxsize=1)
+def _readings_table() -> dict[int, str]:
+    # The single-character table only: the phrase dictionary costs ~50 MB and we compare
+    # characters, not words.
+    from pypinyin.pinyin_dict import pinyin_dict
 
-    return tuple(lazy_pinyin(text, errors=lambda chars: list(chars)))
+    return pinyin_dict
+
+
+@lru_cache(maxsize=65536)
+def readings(ch: str) -> frozenset[str]:
+    """Toneless pinyin readings of one character ("沙" → {sha, suo}); other characters stand for themselves."""
+    raw = _readings_table().get(ord(ch))
+    if raw is None:
+        return frozenset((ch,))
+    return frozenset(_toneless(r) for r in raw.split(","))
+
+
+def _toneless(reading: str) -> str:
+    plain = unicodedata.normalize("NFD", reading)
+    return "".join(c for c in plain if not unicodedata.combining(c)).replace("ü", "v")
+
+
+@lru_cache(maxsize=65536)
+def pinyin_of(text: str) -> tuple[frozenset[str], ...]:
+    return tuple(readings(ch) for ch in text)
+
+
+def sounds_alike(a: tuple[frozenset[str], ...], b: tuple[frozenset[str], ...]) -> bool:
+    return len(a) == len(b) and all(x & y for x, y in zip(a, b, strict=True))
 
 
 @dataclass
 class _Name:
     product: Product
     key: str  # folded spelling
-    pinyin: tuple[str, ...]
+    pinyin: tuple[frozenset[str], ...]
 
 
 class ProductMatcher:
@@ -57,6 +84,7 @@ class ProductMatcher:
         self._names: list[_Name] = []
         self._by_key: dict[str, set[int]] = defaultdict(set)  # folded name → name ids
         self._by_char: dict[str, set[int]] = defaultdict(set)
+        self._by_bigram: dict[str, set[int]] = defaultdict(set)  # characters and syllables
         self._by_pinyin: dict[str, set[int]] = defaultdict(set)
         self._by_index: dict[str, Product] = {}
         for position, product in enumerate(self.products, start=1):
@@ -74,8 +102,11 @@ class ProductMatcher:
         self._by_key[key].add(name_id)
         for ch in set(key):
             self._by_char[ch].add(name_id)
-        for syllable in set(pinyin_of(key)):
-            self._by_pinyin[syllable].add(name_id)
+        for gram in _bigrams(key):
+            self._by_bigram[gram].add(name_id)
+        for sound in pinyin_of(key):
+            for syllable in sound:
+                self._by_pinyin[syllable].add(name_id)
 
     @property
     def spellings(self) -> list[str]:
@@ -106,11 +137,21 @@ class ProductMatcher:
         return self._explain_miss(key, candidates)
 
     def _candidates(self, key: str) -> list[int]:
+        """Names sharing the most character or sound bigrams with the word; single characters
+        and syllables only when no bigram is shared (short words, one-character typos)."""
         votes: Counter[int] = Counter()
-        for ch in set(key):
-            votes.update(self._by_char.get(ch, ()))
-        for syllable in set(pinyin_of(key)):
-            votes.update(self._by_pinyin.get(syllable, ()))
+        for gram in _bigrams(key):
+            votes.update(self._by_bigram.get(gram, ()))
+        if not votes or len(key) <= 2:
+            for ch in set(key):
+                postings = self._by_char.get(ch, ())
+                if len(postings) <= MAX_POSTINGS:
+                    votes.update(postings)
+            for sound in pinyin_of(key):
+                for syllable in sound:
+                    postings = self._by_pinyin.get(syllable, ())
+                    if len(postings) <= MAX_POSTINGS:
+                        votes.update(postings)
         return [name_id for name_id, _ in votes.most_common(MAX_CANDIDATES)]
 
     def _unique(self, name_ids, score: float, key: str, kind: str) -> Match | None:
@@ -145,7 +186,7 @@ class ProductMatcher:
         if len(key) < 2:
             return None
         sound = pinyin_of(key)
-        same = [i for i in candidates if self._names[i].pinyin == sound]
+        same = [i for i in candidates if sounds_alike(self._names[i].pinyin, sound)]
         if same:
             return self._unique(same, 92.0, key, "sound")
         # A shortened homophone: "沙糖桔" inside "砂糖橘子".
@@ -179,9 +220,17 @@ def _same_head(key: str, product: Product) -> bool:
     return any(fold_key(name)[-1:] == key[-1:] for name in (product.name, *product.aliases) if fold_key(name))
 
 
-def _contains_run(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
+def _contains_run(haystack: tuple[frozenset[str], ...], needle: tuple[frozenset[str], ...]) -> bool:
     n = len(needle)
-    return n >= 2 and any(haystack[i : i + n] == needle for i in range(len(haystack) - n + 1))
+    return n >= 2 and any(sounds_alike(haystack[i : i + n], needle) for i in range(len(haystack) - n + 1))
+
+
+def _bigrams(key: str) -> set[str]:
+    grams = {key[i : i + 2] for i in range(len(key) - 1)}
+    sounds = pinyin_of(key)
+    for a, b in zip(sounds, sounds[1:], strict=False):
+        grams.update(f"{x} {y}" for x in a for y in b)
+    return grams
 
 
 def _typo_only(key: str, name: _Name) -> bool:
@@ -192,6 +241,6 @@ def _typo_only(key: str, name: _Name) -> bool:
     if len(sound) != len(name.pinyin):
         return False
     return all(
-        a == b or pa == pb
+        a == b or bool(pa & pb)
         for a, b, pa, pb in zip(key, name.key, sound, name.pinyin, strict=True)
     )

@@ -102,7 +102,7 @@ def _lines(text: str) -> tuple[list[_Line], str | None]:
         m = INDEX_RE.match(norm)
         seq = int(m.group(1)) if m else None
         body = norm[m.end():] if m else norm
-        if seq is not None and _looks_like_quantity_start(norm, m):
+        if seq is not None and looks_like_quantity_start(norm, m):
             seq, body = None, norm
         out.append(_Line(no, offset, norm, seq, body.strip()))
         offset += len(raw) + 1
@@ -113,7 +113,7 @@ _UNIT_AFTER_SPACE = re.compile(r"(?:斤|个|份|箱|盒|袋|包|瓶|串|点|号�
 _DECIMAL_AFTER_DOT = re.compile(r"\d{1,2}(?:左右|点|到|前|后|号|日|斤|个|kg|元|块|-|:|~)")
 
 
-def _looks_like_quantity_start(norm: str, m: re.Match) -> bool:
+def looks_like_quantity_start(norm: str, m: re.Match) -> bool:
     """"2 袋", "5.30左右到", "1.5斤": content that merely starts with a number, not an index."""
     rest = norm[m.end():]
     separator = norm[m.end() - 1] if m.end() else ""

@@ -1,0 +1,126 @@
+"""Parser speed and memory (issue 2's targets). Prints figures; asserts nothing.
+
+    .venv/bin/python scripts/bench_parse.py
+"""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from parsers import ChainParser, Product, ProductMatcher, parse_message  # noqa: E402
+from parsers.chain import _read_entry  # noqa: E402
+from parsers.entry import EntryContext  # noqa: E402
+
+FRUITS = ["麒麟西瓜", "阳光玫瑰", "砂糖橘", "土鸡蛋", "猪肉馅", "牛肉馅", "红富士苹果", "东北大米", "九节虾", "三黄鸡",
+          "柠檬", "纯牛奶", "香蕉", "火龙果", "猕猴桃", "车厘子", "草莓", "蓝莓", "芒果", "菠萝", "荔枝", "龙眼",
+          "山竹", "榴莲", "椰子", "哈密瓜", "黄桃", "水蜜桃", "青枣", "石榴"]
+UNITS = ["个", "串", "箱", "盒", "斤", "斤", "斤", "袋", "斤", "只"] * 3
+NAMES = ["王姐", "李哥", "张叔", "刘阿姨", "小陈", "赵哥", "Amy", "孙阿姨", "钱多多", "周周"]
+
+
+def catalog_30() -> list[Product]:
+    return [Product(f"P{i:02d}", name, Decimal(10 + i), UNITS[i]) for i, name in enumerate(FRUITS)]
+
+
+def entry_line(rng: random.Random, k: int) -> str:
+    items = " ".join(f"{rng.choice(FRUITS)[-2:]}{rng.randint(1, 5)}{UNITS[rng.randrange(30)]}" for _ in range(rng.randint(1, 3)))
+    return f"{rng.randint(1, 30)}栋{rng.randint(1, 30)}0{rng.randint(1, 4)} {rng.choice(NAMES)}{k} {items}"
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+def timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_one_line() -> None:
+    rng = random.Random(1)
+    ctx = EntryContext(ProductMatcher(catalog_30()))
+    lines = [entry_line(rng, k) for k in range(3000)]
+    _read_entry(lines[0], 1, ctx)  # warm: jieba and pypinyin loaded
+    times = [timed(lambda line=line: _read_entry(line, 1, ctx)) * 1e6 for line in lines[1:]]
+    print(f"one entry line, 30-product catalog: median {statistics.median(times):.0f} µs, p99 {pct(times, 0.99):.0f} µs")
+
+
+def bench_big_catalog() -> None:
+    rng = random.Random(2)
+    words = ["苹果", "梨", "桃", "橙", "米", "面", "油", "鸡", "鸭", "鱼", "虾", "蟹", "奶", "蛋", "茶", "酒", "糖", "盐"]
+    brands = ["金龙", "福临", "鲁花", "伊利", "蒙牛", "光明", "农夫", "康师傅", "统一", "三只松鼠", "良品", "百草"]
+    products = [Product(f"S{i:05d}", f"{rng.choice(brands)}{rng.choice(words)}{rng.choice(words)}{i % 97}号", Decimal(9), "个")
+                for i in range(10_000)]
+    start = time.perf_counter()
+    matcher = ProductMatcher(products)
+    build = time.perf_counter() - start
+    queries = [p.name[:-3] if i % 3 else p.name for i, p in enumerate(rng.sample(products, 2000))]
+    queries += ["鸭蛋", "羊肉馅", "西瓜", "砂糖桔", "阳光玫瑰"] * 20
+    times = [timed(lambda q=q: matcher.match(q)) * 1e3 for q in queries]
+    print(f"10,000-SKU catalog: index built in {build:.2f} s; match per item median {statistics.median(times):.3f} ms, "
+          f"p99 {pct(times, 0.99):.3f} ms (target p99 < 1 ms)")
+
+
+def bench_thousand_member_chain() -> None:
+    rng = random.Random(3)
+    header = "#接龙\n周三水果团 今晚10点截单\n例 3栋502 王姐 西瓜1个\n\n"
+    lines = [f"{k}. {entry_line(rng, k)}" for k in range(1, 1001)]
+    messages = [header + "\n".join(lines[:k]) for k in range(1, 1001)]
+    parser = ChainParser(catalog_30())
+    parser.parse(messages[0])  # start-up: jieba, pypinyin, the matcher
+    total = timed(lambda: [parser.parse(m) for m in messages])
+    print(f"1000-member chain (message k holds k entries, 500,500 lines): {total:.2f} s after start-up "
+          f"(target < 0.5 s; each distinct line parsed once)")
+
+
+def bench_adversarial() -> None:
+    rng = random.Random(4)
+    one_mb = "".join(rng.choice("1234567890西瓜个x×*+.、 -:元斤号栋") for _ in range(1_000_000))
+    t1 = timed(lambda: parse_message("#接龙\n团\n1. " + one_mb, catalog_30()))
+    t2 = timed(lambda: parse_message("1" * 1_000_000, catalog_30()))
+    many = "#接龙\n团\n" + "\n".join(f"{k}. {entry_line(rng, k)}" for k in range(1, 20_001))
+    t3 = timed(lambda: parse_message(many, catalog_30()))
+    print(f"adversarial: 1 MB single line {t1:.2f} s, 1 MB of digits {t2:.2f} s, 20,000-line message {t3:.2f} s "
+          "(target each < 2 s)")
+
+
+def main() -> None:
+    start = time.perf_counter()
+    parse_message("#接龙\n团\n1. 王姐 西瓜1个", catalog_30())
+    print(f"start-up (jieba, pypinyin, opencc loaded): {time.perf_counter() - start:.2f} s")
+    bench_one_line()
+    bench_big_catalog()
+    bench_thousand_member_chain()
+    bench_adversarial()
+    print(f"resident memory of a fresh process after parsing the 1000-member chain: {chain_process_rss():.0f} MB "
+          "(aim < 150 MB)")
+
+
+def chain_process_rss() -> float:
+    import subprocess
+
+    out = subprocess.run([sys.executable, __file__, "--memory"], capture_output=True, text=True, check=True)
+    return float(out.stdout.strip())
+
+
+def memory_only() -> None:
+    rng = random.Random(3)
+    lines = [f"{k}. {entry_line(rng, k)}" for k in range(1, 1001)]
+    parser = ChainParser(catalog_30())
+    for k in range(1, 1001):
+        parser.parse("#接龙\n周三水果团\n\n" + "\n".join(lines[:k]))
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+
+if __name__ == "__main__":
+    memory_only() if "--memory" in sys.argv else main()
