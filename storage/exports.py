@@ -3,23 +3,31 @@
 UTF-8 with a BOM so Excel opens Chinese text correctly; any text cell a spreadsheet would
 run as a formula is prefixed with a quote. Rows stream from the database (yield_per), so
 a million order items never sit in memory at once.
+
+The orders export is the big one (a row per order item): the database formats every cell
+(numbers, local times, formula neutralisation) so Python only hands rows to the csv writer;
+that keeps a million rows within a few seconds.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+import io
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TextIO
 
-from sqlalchemy import func, select
+from sqlalchemy import String, Text, case, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
+from sqlalchemy.types import NullType
 
 from storage.models import Campaign, EntryRow, Group, OrderItem, ProductRow
 from storage.reports import _num, member_orders, statements
 
+TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 KINDS = ("orders", "pickup", "procurement", "statements")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,13 +59,46 @@ def safe_cell(value) -> str:
     if isinstance(value, int | float):
         return str(value)
     if isinstance(value, datetime):
-        return value.isoformat(timespec="seconds")
+        return value.strftime(TIME_FORMAT)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def _money(value: Decimal) -> str:
     return _num(value) if value == value.to_integral_value() else str(value.normalize())
+
+
+# Where a cell of CSV text starts with a formula character (two patterns: each starts with
+# a literal, which the regex engine scans for fast). A hit is only a candidate (it may sit
+# inside a quoted cell); the chunk is then written again cell by cell.
+_FORMULA_CELL = re.compile(r',"?[=+\-@\t\r]')
+_FORMULA_LINE = re.compile(r'\n"?[=+\-@\t\r]')
+
+
+def _maybe_formula(text: str) -> bool:
+    return bool(_FORMULA_CELL.search(text) or _FORMULA_LINE.search(text) or text[:1] in FORMULA_START
+                or text[1:2] in FORMULA_START)
+
+
+def write_chunks(out: TextIO, columns: list[str], chunks: Iterable[Sequence[Sequence]]) -> int:
+    """Rows in chunks, written by the csv module in one call per chunk; a chunk that might
+    hold a formula-like cell is written again through `safe_cell`. Values must be text,
+    numbers or None (no Decimal or datetime: those go through `write_csv`)."""
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for chunk in chunks:
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\r\n").writerows(chunk)
+        text = buffer.getvalue()
+        if _maybe_formula(text):
+            buffer = io.StringIO()
+            csv.writer(buffer, lineterminator="\r\n").writerows([safe_cell(v) for v in row] for row in chunk)
+            text = buffer.getvalue()
+        out.write(text)
+        count += len(chunk)
+    return count
 
 
 def write_csv(out: TextIO, columns: list[str], rows: Iterable[Iterable]) -> int:
@@ -74,8 +115,9 @@ def write_csv(out: TextIO, columns: list[str], rows: Iterable[Iterable]) -> int:
 def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> int:
     if kind not in KINDS:
         raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
+    if kind == "orders":
+        return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz))
     columns, rows = {
-        "orders": (ORDER_COLUMNS, lambda: order_rows(session, flt, tz)),
         "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
         "procurement": (PROCUREMENT_COLUMNS, lambda: procurement_rows(session, flt)),
         "statements": (STATEMENT_COLUMNS, lambda: statement_rows(session, flt, tz)),
@@ -95,22 +137,87 @@ def _filtered(query, flt: ExportFilter):
     return query
 
 
-def order_rows(session: Session, flt: ExportFilter, tz) -> Iterator[tuple]:
+def order_rows(session: Session, flt: ExportFilter, tz) -> Iterator[Sequence]:
+    """One row per order item (cells as `write_chunks` takes them)."""
+    for chunk in order_chunks(session, flt, tz):
+        yield from chunk
+
+
+def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> Iterator[Sequence[Sequence]]:
+    """The orders export in chunks of rows. The database formats numbers and local times
+    and hands back raw values (no per-value conversion in Python)."""
+    dialect = session.get_bind().dialect.name
+    offset = _fixed_offset(tz)
+    if dialect == "postgresql":
+        # to_char prints times in the session's zone: this transaction's only.
+        session.execute(select(func.set_config("TimeZone", tz.key, True)))
+    note = func.coalesce(EntryRow.note, "")
+    reason = func.coalesce(OrderItem.reason, "")
     query = _filtered(
-        select(OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id, EntryRow.member,
-               EntryRow.author_name, EntryRow.address, EntryRow.seq, OrderItem.sku, OrderItem.product_name,
-               OrderItem.text, OrderItem.qty, OrderItem.unit, OrderItem.unit_price, OrderItem.amount,
-               OrderItem.status, EntryRow.note, OrderItem.reason, OrderItem.first_seen, OrderItem.last_changed)
+        select(
+            OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id,
+            func.coalesce(EntryRow.member, EntryRow.author_name), EntryRow.address, EntryRow.seq, OrderItem.sku,
+            func.coalesce(OrderItem.product_name, OrderItem.text), _number_cell(OrderItem.qty, dialect),
+            OrderItem.unit, _number_cell(OrderItem.unit_price, dialect), _number_cell(OrderItem.amount, dialect),
+            OrderItem.status, case((note == "", reason), (reason == "", note), else_=note + "；" + reason),
+            _time_cell(OrderItem.first_seen, dialect, offset), _time_cell(OrderItem.last_changed, dialect, offset),
+        )
         .join(EntryRow, EntryRow.id == OrderItem.entry_id)
         .join(Group, Group.id == OrderItem.group_id)
-        .order_by(OrderItem.campaign_id, OrderItem.group_id, OrderItem.id),
+        # Item ids follow the order items were written in; a sort over a million rows would
+        # cost more than the whole export.
+        .order_by(OrderItem.id),
         flt,
-    ).execution_options(yield_per=5000)
-    for (campaign, group, leader, member_id, member, author_name, address, seq, sku, product, text, qty, unit,
-         unit_price, amount, status, note, reason, first_seen, last_changed) in session.execute(query):
-        yield (campaign, group, leader, member_id, member or author_name, address, seq, sku, product or text,
-               Decimal(qty), unit, Decimal(unit_price), Decimal(amount), status,
-               "；".join(x for x in (note, reason) if x), first_seen.astimezone(tz), last_changed.astimezone(tz))
+    )
+    if dialect != "sqlite":
+        result = session.connection().execute(query, execution_options={"yield_per": size})
+        yield from result.partitions(size)
+        return
+    # SQLite: the rows come straight from the driver's cursor as plain tuples (SQLAlchemy's
+    # Row objects would cost a third of the export); no cell needs a result processor.
+    result = session.connection().execute(query)
+    try:
+        while chunk := result.cursor.fetchmany(size):
+            if offset is None:
+                # A zone with daylight saving: SQLite cannot know the offset, Python does it.
+                chunk = [(*row[:15], _local(row[15], tz), _local(row[16], tz)) for row in chunk]
+            yield chunk
+    finally:
+        result.close()
+
+
+def _number_cell(column, dialect: str):
+    """A decimal without trailing zeros (2, 9.9, 29.7), as the driver returns it."""
+    if dialect == "postgresql":
+        return cast(func.trim_scale(column), Text)
+    # SQLite keeps 2.000 as the integer 2 and 9.9 as a real; skip the Decimal conversion.
+    return type_coerce(column, NullType())
+
+
+def _time_cell(column, dialect: str, offset: int | None):
+    """Local time in the platform's zone, 2026-11-24 20:01:05 (a spreadsheet reads it as a
+    date-time; ISO 8601 with an offset would stay text)."""
+    if dialect == "postgresql":
+        return func.to_char(column, "YYYY-MM-DD HH24:MI:SS", type_=String)
+    if offset is None:
+        return type_coerce(column, NullType())
+    return func.datetime(column, f"{offset:+d} minutes", type_=String)
+
+
+def _fixed_offset(tz) -> int | None:
+    """The zone's UTC offset in minutes when it has no daylight saving, else None."""
+    offsets = {datetime(year, month, 1, tzinfo=tz).utcoffset() for year in (2000, 2026) for month in (1, 7)}
+    if len(offsets) != 1:
+        return None
+    return int(offsets.pop().total_seconds() // 60)
+
+
+def _local(value, tz) -> str:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).strftime(TIME_FORMAT)
 
 
 def pickup_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:

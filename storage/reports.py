@@ -328,3 +328,23 @@ def group_totals(session: Session, campaign_id: str) -> list[tuple[int, str, int
 
 def campaigns_between(session: Session, start: datetime, end: datetime) -> list[Campaign]:
     return list(session.scalars(select(Campaign).where(Campaign.opens < end, Campaign.deadline >= start).order_by(Campaign.opens)))
+
+
+@dataclass
+class PlatformTotals:
+    start: datetime
+    end: datetime
+    orders: int
+    gmv: Decimal
+    adjustments: Decimal
+    commission: Decimal
+    leaders: list[Statement]
+
+
+def platform_totals(session: Session, start: datetime, end: datetime) -> PlatformTotals:
+    """Every leader's statement for [start, end) and their sums (two grouped queries)."""
+    rows = statements(session, start, end)
+    return PlatformTotals(
+        start, end, sum(s.orders for s in rows), sum((s.gmv for s in rows), ZERO),
+        sum((s.adjustments for s in rows), ZERO), sum((s.commission for s in rows), ZERO), rows,
+    )
