@@ -1,0 +1,171 @@
+"""CSV exports: columns, BOM, formula neutralisation, filters (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from storage.exports import (
+    ORDER_COLUMNS,
+    PICKUP_COLUMNS,
+    PROCUREMENT_COLUMNS,
+    STATEMENT_COLUMNS,
+    ExportFilter,
+    export,
+    safe_cell,
+    write_chunks,
+)
+from tests.storage.helpers import GROUP, GROUP2, SETUP, TZ, Feed, at, line, load
+
+SECOND = SETUP + """
+[[campaigns]]
+id = "veg-1126"
+title = "周四蔬菜团"
+opens = 2026-11-26T09:00:00+08:00
+deadline = 2026-11-26T22:00:00+08:00
+[[campaigns.products]]
+sku = "BC01"
+name = "大白菜"
+price = 3
+unit = "颗"
+"""
+
+
+@pytest.fixture
+def db(sessions):
+    load(sessions, SECOND)
+    feed = Feed(sessions)
+    copy = [line(1, "=HYPERLINK(\"x\")", ("XG01", 2), address="+86 3栋")]
+    feed.chain("wxid_wang", copy, at(10))
+    copy.append(line(2, "李四, 二楼", ("PT01", 1), extra="@门口见"))
+    feed.chain("wxid_si", copy, at(10, 5))
+    copy.append(line(3, "-赵哥", ("JZ01", 2.5)))
+    feed.chain("wxid_zhao", copy, at(10, 10))
+    copy.append(line(4, "晚到", ("XG01", 1)))
+    feed.chain("wxid_late", copy, at(23))
+    Feed(sessions, GROUP2, prefix="g2-").chain("wxid_qian", [line(1, "钱姨", ("XG01", 4))], at(11))
+    return sessions
+
+
+def run(sessions, kind: str, flt: ExportFilter | None = None, tz=TZ) -> tuple[str, list[dict]]:
+    out = io.StringIO()
+    with sessions() as session:
+        count = export(session, kind, out, flt or ExportFilter(), tz)
+    text = out.getvalue()
+    rows = list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+    assert count == len(rows)
+    return text, rows
+
+
+@pytest.mark.parametrize(("kind", "columns"), [
+    ("orders", ORDER_COLUMNS), ("pickup", PICKUP_COLUMNS), ("procurement", PROCUREMENT_COLUMNS),
+    ("statements", STATEMENT_COLUMNS)], ids=["orders", "pickup", "procurement", "statements"])
+def test_columns_and_bom(db, kind, columns):
+    text, _rows = run(db, kind)
+    assert text.startswith("\ufeff")
+    assert text.removeprefix("\ufeff").split("\r\n", 1)[0] == ",".join(columns)
+
+
+def test_contract_column_lists():
+    assert ORDER_COLUMNS == ["campaign", "group", "leader", "member_id", "member", "address", "entry_seq", "sku",
+                             "product", "qty", "unit", "unit_price", "amount", "status", "note", "first_seen",
+                             "last_changed"]
+    assert PICKUP_COLUMNS == ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up"]
+    assert PROCUREMENT_COLUMNS == ["campaign", "sku", "product", "unit", "qty", "amount", "groups"]
+    assert STATEMENT_COLUMNS == ["leader_id", "leader", "from", "to", "orders", "gmv", "adjustments",
+                                 "commission_rate", "commission", "payable"]
+
+
+def test_orders_rows(db):
+    _text, rows = run(db, "orders")
+    assert [(r["member_id"], r["sku"], r["qty"], r["unit_price"], r["amount"], r["status"]) for r in rows] == [
+        ("wxid_wang", "XG01", "2", "15", "30", "ok"),
+        ("wxid_si", "PT01", "1", "25", "25", "ok"),
+        ("wxid_zhao", "JZ01", "2.5", "9.9", "24.75", "ok"),
+        ("wxid_late", "XG01", "1", "15", "15", "late"),
+        ("wxid_qian", "XG01", "4", "15", "60", "ok"),
+    ]
+    first = rows[0]
+    assert (first["campaign"], first["group"], first["leader"], first["entry_seq"], first["product"],
+            first["unit"]) == ("fruit-1124", GROUP, "wxid_li", "1", "麒麟西瓜", "个")
+    assert first["first_seen"] == "2026-11-24 10:00:00" == first["last_changed"]
+
+
+def test_formula_cells_are_neutralised(db):
+    _text, rows = run(db, "orders")
+    assert rows[0]["member"] == "'=HYPERLINK(\"x\")"
+    assert rows[0]["address"] == "'+86 3栋"
+    assert rows[1]["member"] == "李四, 二楼"
+    assert rows[2]["member"] == "'-赵哥"
+    _text, pickup = run(db, "pickup")
+    assert pickup[0]["member"] == "'=HYPERLINK(\"x\")"
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("=1+1", "'=1+1"), ("+1", "'+1"), ("-1", "'-1"), ("@SUM(A1)", "'@SUM(A1)"), ("\t=x", "'\t=x"),
+    ("王姐", "王姐"), ("a=b", "a=b"), (None, ""), (3, "3"),
+], ids=["equals", "plus", "minus", "at", "tab", "plain", "inner-equals", "none", "number"])
+def test_safe_cell(value, shown):
+    assert safe_cell(value) == shown
+
+
+def test_write_chunks_neutralises_even_inside_quoted_cells():
+    out = io.StringIO()
+    write_chunks(out, ["a", "b"], [[("x", "=1"), ("a,b", "ok")], [("@x", 1), ('"=q"', None)]])
+    rows = list(csv.reader(io.StringIO(out.getvalue().removeprefix("\ufeff"))))
+    assert rows == [["a", "b"], ["x", "'=1"], ["a,b", "ok"], ["'@x", "1"], ['"=q"', ""]]
+
+
+@pytest.mark.parametrize(("flt", "members"), [
+    (ExportFilter(campaign="fruit-1124"), ["wxid_wang", "wxid_si", "wxid_zhao", "wxid_late", "wxid_qian"]),
+    (ExportFilter(campaign="veg-1126"), []),
+    (ExportFilter(leader="wxid_zhou"), ["wxid_qian"]),
+    (ExportFilter(start=at(10, 5), end=at(11)), ["wxid_si", "wxid_zhao"]),
+    (ExportFilter(leader="wxid_li", start=at(0), end=at(0, day=25)), ["wxid_wang", "wxid_si", "wxid_zhao", "wxid_late"]),
+], ids=["campaign", "other-campaign", "leader", "from-to", "leader-and-period"])
+def test_order_filters(db, flt, members):
+    _text, rows = run(db, "orders", flt)
+    assert [r["member_id"] for r in rows] == members
+
+
+def test_pickup_one_row_per_member_and_group(db):
+    _text, rows = run(db, "pickup", ExportFilter(campaign="fruit-1124"))
+    assert [(r["group"], r["member_id"], r["items"], r["amount"], r["picked_up"]) for r in rows] == [
+        (GROUP, "wxid_wang", "麒麟西瓜×2", "30", "no"),
+        (GROUP, "wxid_si", "阳光玫瑰×1串", "25", "no"),
+        (GROUP, "wxid_zhao", "砂糖橘×2.5斤", "24.75", "no"),
+        (GROUP2, "wxid_qian", "麒麟西瓜×4", "60", "no"),
+    ]
+    _text, mine = run(db, "pickup", ExportFilter(campaign="fruit-1124", leader="wxid_zhou"))
+    assert [r["member_id"] for r in mine] == ["wxid_qian"]
+
+
+def test_procurement_over_all_groups(db):
+    _text, rows = run(db, "procurement")
+    assert [(r["campaign"], r["sku"], r["product"], r["unit"], r["qty"], r["amount"], r["groups"]) for r in rows] == [
+        ("fruit-1124", "JZ01", "砂糖橘", "斤", "2.5", "24.75", "1"),
+        ("fruit-1124", "PT01", "阳光玫瑰", "串", "1", "25", "1"),
+        ("fruit-1124", "XG01", "麒麟西瓜", "个", "6", "90", "2"),
+    ]
+
+
+def test_statements(db):
+    _text, rows = run(db, "statements", ExportFilter(start=at(0), end=at(0, day=25)))
+    assert [(r["leader_id"], r["from"], r["to"], r["orders"], r["gmv"], r["commission_rate"], r["commission"],
+             r["payable"]) for r in rows] == [
+        ("wxid_li", "2026-11-24", "2026-11-25", "3", "79.75", "0.12", "9.57", "9.57"),
+        ("wxid_zhou", "2026-11-24", "2026-11-25", "1", "60", "0.1", "6", "6"),
+    ]
+    _text, one = run(db, "statements", ExportFilter(leader="wxid_zhou"))
+    assert [r["leader_id"] for r in one] == ["wxid_zhou"]
+
+
+def test_times_in_a_zone_with_daylight_saving(db):
+    berlin = ZoneInfo("Europe/Berlin")
+    _text, rows = run(db, "orders", ExportFilter(leader="wxid_zhou"), tz=berlin)
+    assert rows[0]["first_seen"] == at(11).astimezone(berlin).strftime("%Y-%m-%d %H:%M:%S")
+    assert rows[0]["first_seen"] == datetime(2026, 11, 24, 4, 0).strftime("%Y-%m-%d %H:%M:%S")
