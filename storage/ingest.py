@@ -12,11 +12,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, or_, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached
 
-from parsers.merge import KnownLine, diff_copy
+from parsers.merge import KnownIndex, KnownLine, diff_copy
 from parsers.model import Entry, Item, ParsedMessage, Product, Unmatched
 from storage.models import (
     Adjustment,
@@ -48,19 +47,35 @@ def record_message(
     session: Session, *, platform: str, message_id: str, chat_id: str | None, chat_name: str | None,
     sender_id: str, sender_name: str, text: str, sent_at: datetime, received_at: datetime,
 ) -> MessageLog | None:
-    """Log an inbound message; None when this (platform, message_id) was logged before."""
-    if session.scalar(select(MessageLog.id).where(MessageLog.platform == platform,
-                                                  MessageLog.message_id == message_id)):
+    """Log an inbound message; None when this (platform, message_id) was logged before.
+
+    One INSERT … ON CONFLICT DO NOTHING: a redelivery, or another process logging the same
+    message at the same moment, inserts nothing and is told so.
+    """
+    values = dict(platform=platform, message_id=message_id, chat_id=chat_id, chat_name=chat_name,
+                  sender_id=sender_id, sender_name=sender_name, text=text, sent_at=sent_at,
+                  received_at=received_at)
+    insert = _insert_for(session)
+    new_id = session.scalar(
+        insert(MessageLog).values(**values)
+        .on_conflict_do_nothing(index_elements=["platform", "message_id"])
+        .returning(MessageLog.id)
+    )
+    if new_id is None:
         return None
-    row = MessageLog(platform=platform, message_id=message_id, chat_id=chat_id, chat_name=chat_name,
-                     sender_id=sender_id, sender_name=sender_name, text=text, sent_at=sent_at,
-                     received_at=received_at)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another process logged it between our check and insert
-        return None
+    # The row we just wrote, attached without reading it back.
+    row = MessageLog(id=new_id, **values)
+    make_transient_to_detached(row)
+    session.add(row)
     return row
+
+
+def _insert_for(session: Session):
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
 
 
 def group_for_chat(session: Session, chat_id: str, chat_name: str | None = None) -> Group | None:
@@ -120,11 +135,16 @@ def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
 @dataclass
 class _Known:
     version: int
-    lines: dict[int, KnownLine]  # entry id → line
+    index: KnownIndex
 
 
 class _KnownCache:
-    """Per-chain known lines, reused while the chain's version says nothing changed."""
+    """Per-chain known lines, reused while the chain's version says nothing changed.
+
+    A transaction that rolls back (a crash, a failed message, a savepoint in rebuild) may
+    have cached lines it never committed: the chains it touched are forgotten then, so
+    the next message reads them from the database again.
+    """
 
     def __init__(self, size: int = 512):
         self._data: OrderedDict[tuple[str, int], _Known] = OrderedDict()
@@ -132,21 +152,37 @@ class _KnownCache:
 
     def get(self, session: Session, chain: Chain) -> _Known:
         key = (str(session.get_bind().url), chain.id)
+        session.info.setdefault(_TOUCHED, set()).add(key)
         known = self._data.get(key)
         if known is None or known.version != chain.version:
-            known = _Known(chain.version, {row.id: _known_line(row) for row in session.scalars(
-                select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id))})
+            known = _Known(chain.version, KnownIndex(_known_line(row) for row in session.scalars(
+                select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id))))
             self._data[key] = known
             if len(self._data) > self._size:
                 self._data.popitem(last=False)
         self._data.move_to_end(key)
         return known
 
+    def forget(self, keys) -> None:
+        for key in keys:
+            self._data.pop(key, None)
+
     def clear(self) -> None:
         self._data.clear()
 
 
 _known_cache = _KnownCache()
+_TOUCHED = "jielong.known_chains"
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_uncommitted(session: Session, _previous) -> None:
+    _known_cache.forget(session.info.pop(_TOUCHED, ()))
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
 
 
 def _known_line(row: EntryRow) -> KnownLine:
@@ -174,7 +210,7 @@ def apply_chain(
     """Merge one chain copy into the stored entries."""
     chain = chain_for(session, group, campaign, parsed.chain_key or "", parsed.title, message)
     known = _known_cache.get(session, chain)
-    plan = diff_copy(known.lines.values(), parsed.entries, message.sender_id, leader_ids)
+    plan = diff_copy(known.index, parsed.entries, message.sender_id, leader_ids)
     outcome = ChainOutcome()
     _renumber(session, known, plan)
     if not plan.changed:
@@ -239,8 +275,8 @@ def apply_chain(
     session.flush()
     known.version = chain.version
     touched |= {line.entry_id for line in (*plan.missing, *plan.reappeared)}
-    for row in session.scalars(select(EntryRow).where(EntryRow.id.in_(touched))):
-        known.lines[row.id] = _known_line(row)
+    for entry_id in touched:
+        known.index.put(_known_line(session.get(EntryRow, entry_id)))  # from the identity map
     return outcome
 
 
@@ -248,7 +284,7 @@ def _renumber(session: Session, known: _Known, plan) -> None:
     """Keep each entry's number as the latest copy shows it (what the leader reads)."""
     for line, seq in plan.renumbered:
         session.execute(update(EntryRow).where(EntryRow.id == line.entry_id).values(seq=seq))
-        known.lines[line.entry_id] = replace(line, seq=seq)
+        known.index.put(replace(line, seq=seq))
 
 
 def _mark_presence(session: Session, plan, message: MessageLog, at: datetime) -> None:

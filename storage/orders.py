@@ -82,7 +82,8 @@ def new_entry(
     outcome: ChainOutcome,
 ) -> EntryRow:
     row = EntryRow(
-        chain_id=chain.id, entry_key=entry_key(author_id, entry.raw), line_hash=line_hash(entry.raw),
+        chain_id=chain.id, entry_key=_unique_key(session, chain.id, author_id, entry.raw),
+        line_hash=line_hash(entry.raw),
         author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
         member=entry.member, address=entry.address, note=entry.note, paid=entry.paid,
         status=status, first_seen=at, last_changed=at, first_message_id=message_id,
@@ -96,6 +97,16 @@ def new_entry(
         add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == "review",
                   late=status == "late")
     return row
+
+
+def _unique_key(session: Session, chain_id: int, author_id: str, raw: str) -> str:
+    """The entry's key: author and content, numbered when the same member wrote the same
+    text before in this chain (ordering the same thing again is another order). Replays
+    number them the same way, because they see the lines in the same order."""
+    base = entry_key(author_id, raw)
+    taken = session.scalar(select(func.count()).select_from(EntryRow).where(
+        EntryRow.chain_id == chain_id, EntryRow.entry_key >= base, EntryRow.entry_key <= base + "~"))
+    return f"{base}-{taken}" if taken else base
 
 
 def add_items(session: Session, row: EntryRow, scope: OrderScope, entry: Entry, *, at: datetime,

@@ -20,7 +20,7 @@ from storage.ingest import (
     leader_ids,
     record_message,
 )
-from storage.models import EntryRow, OrderItem
+from storage.models import Chain, EntryRow, Group, OrderItem
 from storage.orders import ChainOutcome
 from storage.setup import apply_setup, load_setup_text
 
@@ -148,8 +148,10 @@ def items(session: Session, status: str | None = None) -> list[tuple]:
 def projection(session: Session) -> list[tuple]:
     """Everything merging produced, without ids or times: for comparing two runs."""
     rows = session.execute(
-        select(EntryRow.author_id, EntryRow.raw, EntryRow.status, EntryRow.missing, EntryRow.seq,
+        select(Group.name, EntryRow.author_id, EntryRow.raw, EntryRow.status, EntryRow.missing, EntryRow.seq,
                OrderItem.sku, OrderItem.qty, OrderItem.unit_price, OrderItem.status)
+        .join(Chain, Chain.id == EntryRow.chain_id)
+        .join(Group, Group.id == Chain.group_id)
         .join(OrderItem, OrderItem.entry_id == EntryRow.id, isouter=True)
     )
     return sorted(tuple(str(v) for v in r) for r in rows)
