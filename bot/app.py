@@ -11,6 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from storage import ingest
 from storage.models import Campaign, MessageLog, ProductRow
 
 log = logging.getLogger(__name__)
+CATALOG_CHECK = timedelta(seconds=30)
 
 
 class App:
@@ -37,6 +39,7 @@ class App:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._parsers: OrderedDict[tuple, ChainParser] = OrderedDict()
+        self._catalog_checked: dict[str, tuple[datetime, tuple]] = {}
         self.send_replies = True  # False while rebuilding: history is replayed silently
 
     # --- entry point -----------------------------------------------------------------------
@@ -105,7 +108,12 @@ class App:
             self.outbox.enqueue(turn.session, reply, kind="command")
 
     def parser_for(self, session: Session, campaign: Campaign | None) -> ChainParser:
-        """One parser per campaign catalog, so each chain line is read once."""
+        """One parser per campaign catalog, so each chain line is read once. The catalog is
+        re-checked at most every CATALOG_CHECK (a reloaded set-up may change products)."""
+        now = self.ctx.now()
+        cached = self._catalog_checked.get(campaign.id if campaign else "-")
+        if cached is not None and abs(now - cached[0]) < CATALOG_CHECK and cached[1] in self._parsers:
+            return self._parsers[cached[1]]
         if campaign is None:
             key: tuple = ("-",)
         else:
@@ -122,6 +130,7 @@ class App:
             if len(self._parsers) > 64:
                 self._parsers.popitem(last=False)
         self._parsers.move_to_end(key)
+        self._catalog_checked[campaign.id if campaign else "-"] = (now, key)
         return parser
 
 

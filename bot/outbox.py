@@ -26,14 +26,16 @@ class Outbox:
     def enqueue(self, session: Session, msg: OutgoingText, *, kind: str = "reply",
                 dedupe_key: str | None = None) -> bool:
         """Queue a message. False (and nothing queued) if `dedupe_key` was used before."""
-        if dedupe_key is not None and session.scalar(
-            select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)
-        ):
+        if dedupe_key is not None and self.used(session, dedupe_key):
             return False
         session.add(OutboxRow(dedupe_key=dedupe_key, to=msg.to, is_group=msg.is_group, text=msg.text,
                               mentions=list(msg.mentions), kind=kind, created_at=self.ctx.now()))
         session.flush()
         return True
+
+    def used(self, session: Session, dedupe_key: str) -> bool:
+        """Was this dedupe key queued before? (Cheap check before building a costly text.)"""
+        return session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)) is not None
 
     def take_due(self, session: Session, now: datetime | None = None) -> list[OutgoingText]:
         """What may be sent now, marked as sent. Group messages waiting together are merged."""

@@ -22,6 +22,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from parsers.model import Entry
 from parsers.normalize import fold_key
@@ -64,6 +65,28 @@ class MergePlan:
                     self.reappeared, self.renumbered))
 
 
+class KnownIndex:
+    """The known lines of one chain, grouped by content hash, kept up to date in place."""
+
+    def __init__(self, lines: Iterable[KnownLine] = ()):
+        self.lines: dict[int, KnownLine] = {}
+        self.by_hash: dict[str, list[KnownLine]] = defaultdict(list)
+        for line in lines:
+            self.put(line)
+
+    def put(self, line: KnownLine) -> None:
+        old = self.lines.get(line.entry_id)
+        if old is not None:
+            siblings = self.by_hash[old.line_hash]
+            siblings[:] = [x for x in siblings if x.entry_id != line.entry_id]
+            if not siblings:
+                del self.by_hash[old.line_hash]
+        self.lines[line.entry_id] = line
+        self.by_hash[line.line_hash].append(line)
+        self.by_hash[line.line_hash].sort(key=lambda x: x.entry_id)
+
+
+@lru_cache(maxsize=200_000)
 def line_hash(raw: str) -> str:
     """A short stable hash of a line's content (spacing and script differences ignored)."""
     return hashlib.blake2b(" ".join(raw.split()).encode("utf-8"), digest_size=8).hexdigest()
@@ -89,15 +112,14 @@ def same_identity(a: str, b: str) -> bool:
 
 
 def diff_copy(
-    known: Iterable[KnownLine],
+    known: Iterable[KnownLine] | KnownIndex,
     entries: Sequence[Entry],
     sender: str,
     leaders: set[str] | frozenset[str] = frozenset(),
 ) -> MergePlan:
     """What one more copy of a chain changes, given the lines already known."""
-    by_hash: dict[str, list[KnownLine]] = defaultdict(list)
-    for line in known:
-        by_hash[line.line_hash].append(line)
+    index = known if isinstance(known, KnownIndex) else KnownIndex(known)
+    by_hash = index.by_hash
     plan = MergePlan()
     present: Counter[str] = Counter()
     fresh: list[NewLine] = []
@@ -105,7 +127,7 @@ def diff_copy(
         h = line_hash(entry.raw)
         present[h] += 1
         # The same text twice in one copy is two orders only if we know fewer of them.
-        same = by_hash.get(h, ())
+        same = by_hash.get(h, ()) if h in by_hash else ()
         if present[h] > len(same):
             fresh.append(NewLine(entry, h, entry.author or sender))
         elif same[present[h] - 1].seq != entry.seq and same[present[h] - 1].active:
@@ -125,8 +147,8 @@ def diff_copy(
     ]
     for new in unpaired:
         if new.entry.cancel:
-            _cancel_by_identity(plan, new, known_lines=[x for xs in by_hash.values() for x in xs],
-                                sender=sender, leaders=leaders)
+            _cancel_by_identity(plan, new, known_lines=list(index.lines.values()), sender=sender,
+                                leaders=leaders)
         else:
             plan.added.append(new)
     return plan

@@ -67,9 +67,12 @@ def _maybe_digest(turn: Turn, group: Group, campaign: Campaign) -> None:
     if interval.total_seconds() <= 0:
         return
     bucket = int(turn.at.timestamp() // interval.total_seconds())
+    key = f"digest:{group.id}:{campaign.id}:{bucket}"
+    if turn.outbox.used(turn.session, key):
+        return
     totals = [t for t in product_totals(turn.session, campaign.id, [group.id]) if t.qty > 0]
     if not totals:
         return
     orders = len(member_orders(turn.session, campaign.id, [group.id]))
     text = texts.DIGEST.format(orders=orders, totals=items_text((t.name, t.qty, t.unit) for t in totals))
-    turn.say_group(text, kind="digest", dedupe_key=f"digest:{group.id}:{campaign.id}:{bucket}")
+    turn.say_group(text, kind="digest", dedupe_key=key)
