@@ -133,6 +133,19 @@ class ProductRow(Base):
     campaign: Mapped[Campaign] = relationship(back_populates="products")
 
 
+class ProductPrice(Base):
+    """A product's price from a time on (valid_from None: from the start). Items keep the
+    price of the time they were first ordered, and a rebuild finds the same price again
+    after the set-up changed it."""
+
+    __tablename__ = "product_prices"
+    __table_args__ = (Index("ix_product_prices_product", "product_id", "valid_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
+    price: Mapped[Decimal] = mapped_column(Money)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class MessageLog(Base):
     """Every inbound message, exactly as received. The source of truth."""
 

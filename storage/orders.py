@@ -22,6 +22,7 @@ from storage.models import (
     EntryRow,
     Group,
     OrderItem,
+    ProductPrice,
     ProductRow,
 )
 
@@ -57,6 +58,16 @@ class OrderScope:
     group: Group
     products: dict[str, ProductRow]  # by sku
     closed_at: datetime | None = None  # the leader closed this group early (截单)
+    # product id → [(valid_from, price)], oldest first (valid_from None: from the start)
+    prices: dict[int, list[tuple[datetime | None, Decimal]]] = field(default_factory=dict)
+
+    def price_at(self, product: ProductRow, when: datetime) -> Decimal:
+        """The product's price for an order first seen at `when`."""
+        price = product.price
+        for valid_from, value in self.prices.get(product.id, ()):
+            if valid_from is None or valid_from <= when:
+                price = value
+        return price
 
     @classmethod
     def of(cls, session: Session, chain: Chain, group: Group) -> OrderScope:
@@ -65,10 +76,20 @@ class OrderScope:
         if campaign is not None:
             products = {p.sku: p for p in session.scalars(select(ProductRow).where(ProductRow.campaign_id == campaign.id))}
         closed_at = None
+        prices: dict[int, list[tuple[datetime | None, Decimal]]] = {}
         if campaign is not None:
             closed_at = session.scalar(select(CampaignGroup.closed_at).where(
                 CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id == group.id))
-        return cls(campaign, group, products, closed_at)
+            history = session.execute(
+                select(ProductPrice.product_id, ProductPrice.valid_from, ProductPrice.price)
+                .join(ProductRow, ProductRow.id == ProductPrice.product_id)
+                .where(ProductRow.campaign_id == campaign.id)
+                .order_by(ProductPrice.product_id, ProductPrice.valid_from.is_not(None), ProductPrice.valid_from,
+                          ProductPrice.id)
+            )
+            for product_id, valid_from, price in history:
+                prices.setdefault(product_id, []).append((valid_from, price))
+        return cls(campaign, group, products, closed_at, prices)
 
     def is_late(self, at: datetime) -> bool:
         if self.campaign is None:
@@ -154,7 +175,7 @@ def _qty(value: float) -> Decimal:
 
 def _insert_item(session, row: EntryRow, scope: OrderScope, item: Item, product: ProductRow | None,
                  status: str, at: datetime, reason: str | None = None) -> None:
-    price = product.price if product is not None else Decimal("0")
+    price = scope.price_at(product, row.first_seen) if product is not None else Decimal("0")
     qty = _qty(item.qty)
     session.add(OrderItem(
         entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,

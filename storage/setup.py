@@ -8,14 +8,23 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import Admin, Campaign, CampaignGroup, Group, Leader, Platform, ProductRow
+from storage.models import (
+    Admin,
+    Campaign,
+    CampaignGroup,
+    Group,
+    Leader,
+    Platform,
+    ProductPrice,
+    ProductRow,
+)
 
 
 class SetupError(ValueError):
@@ -214,8 +223,12 @@ def _unique(values: list[str], where: str, key: str) -> None:
 # --- applying --------------------------------------------------------------------------
 
 
-def apply_setup(session: Session, data: SetupData) -> None:
-    """Upsert everything the set-up describes. Rows it does not mention are left alone."""
+def apply_setup(session: Session, data: SetupData, at: datetime | None = None) -> None:
+    """Upsert everything the set-up describes. Rows it does not mention are left alone.
+
+    A changed price applies to items first ordered from `at` (default: now) on; items
+    ordered before keep theirs (see ProductPrice)."""
+    at = at or datetime.now(UTC)
     platform = session.get(Platform, 1) or Platform(id=1)
     platform.name, platform.timezone = data.platform_name, data.timezone
     platform.commission_rate = data.commission_rate
@@ -231,7 +244,7 @@ def apply_setup(session: Session, data: SetupData) -> None:
             group.leader_id = spec.id
     session.flush()
     for spec in data.campaigns:
-        _apply_campaign(session, spec)
+        _apply_campaign(session, spec, at)
     session.flush()
 
 
@@ -244,7 +257,7 @@ def _group(session: Session, chat: str) -> Group:
     return group
 
 
-def _apply_campaign(session: Session, spec: CampaignSpec) -> None:
+def _apply_campaign(session: Session, spec: CampaignSpec, at: datetime) -> None:
     campaign = session.get(Campaign, spec.id) or Campaign(id=spec.id)
     campaign.title, campaign.opens, campaign.deadline = spec.title, spec.opens, spec.deadline
     campaign.pickup, campaign.pickup_place, campaign.link = spec.pickup, spec.pickup_place, spec.link
@@ -259,7 +272,15 @@ def _apply_campaign(session: Session, spec: CampaignSpec) -> None:
         session.delete(current[group_id])
     existing = {p.sku: p for p in session.scalars(select(ProductRow).where(ProductRow.campaign_id == spec.id))}
     for position, product in enumerate(spec.products):
-        row = existing.get(product.sku) or ProductRow(campaign_id=spec.id, sku=product.sku)
+        row = existing.get(product.sku)
+        if row is None:
+            row = ProductRow(campaign_id=spec.id, sku=product.sku, name=product.name, price=product.price,
+                             unit=product.unit, aliases=list(product.aliases), stock=product.stock,
+                             position=position)
+            session.add(row)
+            session.flush()
+            session.add(ProductPrice(product_id=row.id, price=product.price, valid_from=None))
+        elif row.price != product.price:
+            session.add(ProductPrice(product_id=row.id, price=product.price, valid_from=at))
         row.name, row.price, row.unit = product.name, product.price, product.unit
         row.aliases, row.stock, row.position = list(product.aliases), product.stock, position
-        session.add(row)

@@ -20,6 +20,7 @@ from storage.ingest import (
 from storage.models import Campaign, Chain, EntryEvent, EntryRow, Group, MessageLog, OrderItem
 from storage.orders import cancel_entry, update_entry
 from storage.reports import product_totals
+from storage.setup import apply_setup, load_setup_text
 from tests.storage.helpers import GROUP, LEADER, SETUP, Feed, at, entries, items, line, load
 
 D = Decimal
@@ -272,10 +273,20 @@ def test_stock_first_come_first_served_then_waitlist_then_promotion(feed, db):
         assert product_totals(session, "fruit-1124")[1].qty == D(3)
 
 
-def test_each_item_keeps_the_price_at_ordering_time(feed, db):
-    feed.chain("wxid_wang", [line(1, "王姐", ("XG01", 1))], at(10))
-    load(db, SETUP.replace("price = 15", "price = 18"))
-    feed.chain("wxid_si", [line(1, "王姐", ("XG01", 1)), line(2, "李四", ("XG01", 1))], at(11))
+def test_each_item_keeps_the_price_at_ordering_time_also_after_a_rebuild(feed, db):
+    first = [line(1, "王姐", ("XG01", 1))]
+    second = first + [line(2, "李四", ("XG01", 1))]
+    feed.chain("wxid_wang", first, at(10))
+    with db.begin() as session:
+        apply_setup(session, load_setup_text(SETUP.replace("price = 15", "price = 18")), at=at(10, 30))
+    feed.chain("wxid_si", second, at(11))
+    with db() as session:
+        assert [(i[0], i[3]) for i in items(session)] == [("wxid_wang", D(15)), ("wxid_si", D(18))]
+    # Re-deriving the orders from the log finds the same prices.
+    with db.begin() as session:
+        reset_projection(session)
+    Feed(db, prefix="again-").chain("wxid_wang", first, at(10))
+    Feed(db, prefix="again2-").chain("wxid_si", second, at(11))
     with db() as session:
         assert [(i[0], i[3]) for i in items(session)] == [("wxid_wang", D(15)), ("wxid_si", D(18))]
 
