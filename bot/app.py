@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import commands
+from bot import commands, texts
 from bot.context import AppContext, SettableClock
 from bot.events import IncomingMessage, OutgoingText
 from bot.handlers.chain import handle_chain
@@ -53,6 +53,15 @@ class App:
                 return []
             with self.ctx.sessions.begin() as session:
                 return self.outbox.take_due(session, self.ctx.now())
+
+    def joined(self, chat: str, chat_name: str | None) -> list[OutgoingText]:
+        """The bot was invited into a group: greet once if a leader runs it (set-up or 绑定)."""
+        with self.ctx.sessions.begin() as session:
+            group = ingest.group_for_chat(session, chat, chat_name)
+            if group is not None and group.leader_id is not None:
+                self.outbox.enqueue(session, OutgoingText(chat, texts.GREETING), kind="greeting",
+                                    dedupe_key=f"greet:{group.id}")
+            return self.outbox.take_due(session, self.ctx.now())
 
     def flush(self) -> list[OutgoingText]:
         """What the outbox may send now (for transports that poll between messages)."""

@@ -122,6 +122,13 @@ class WechatyTransport:
             async def on_message(self, msg) -> None:
                 await transport.handle(msg, message_type)
 
+            async def on_room_join(self, room, invitees, inviter, date) -> None:
+                me = self.user_self()
+                if me is not None and any(c.contact_id == me.contact_id for c in invitees):
+                    await room.ready()
+                    replies = await asyncio.to_thread(transport.app.joined, room.room_id, await room.topic())
+                    await transport.send_all(replies)
+
         return JielongBot(options)
 
     # --- inbound --------------------------------------------------------------------------

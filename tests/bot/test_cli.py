@@ -113,3 +113,19 @@ def test_demo_runs_and_writes_the_exports(tmp_path: Path) -> None:
     assert "🤖" in result.output and "已截单" in result.output and "到货啦" in result.output
     for kind in ("orders", "pickup", "procurement", "statements"):
         assert (tmp_path / "out" / f"{kind}.csv").read_text(encoding="utf-8").startswith("\ufeff")
+
+
+def test_console_pastes_a_chain_and_switches_to_private(app, clock) -> None:
+    from bot.transports.console import run_console
+    from tests.conftest import at
+
+    clock.set(at(25, 10))
+    script = "\n".join([
+        "/as wxid_wang 王姐", "#接龙", "周三水果团", "1. 3栋502 王姐 西瓜2个 鸭蛋1盒", "",
+        "/private", "/as wxid_lijie 李姐", "汇总", "", "/quit",
+    ]) + "\n"
+    out = io.StringIO()
+    run_console(app, io.StringIO(script), out, group="阳光小区3期团购群", user="wxid_x")
+    shown = out.getvalue()
+    assert "@王姐 没认出“鸭蛋1盒”" in shown
+    assert "[私聊 wxid_lijie] 【周三水果团】汇总" in shown

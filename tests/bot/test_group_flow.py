@@ -170,3 +170,11 @@ def test_feed_accepts_any_text(app, loaded) -> None:
     for n, text in enumerate(["", "\x00\x01", "#接龙\n" + "1. " * 5000, "😀" * 1000, "<msg><appmsg><type>53"]):
         app.feed(IncomingMessage("fake", f"odd{n}", GROUP, "wxid_x", "x", text, at(25, 9, n)))
     assert count(loaded, MessageLog) == 5
+
+
+def test_invited_into_a_bound_group_greets_once(app, chat, loaded) -> None:
+    first = app.joined("room9@chatroom", GROUP)
+    assert [m.text for m in first] == [texts.GREETING]
+    chat.wait(timedelta(minutes=5))
+    assert app.joined("room9@chatroom", GROUP) == []
+    assert app.joined("room8@chatroom", "没人管的群") == []
