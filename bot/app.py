@@ -64,9 +64,10 @@ class App:
             return self.outbox.take_due(session, self.ctx.now())
 
     def flush(self) -> list[OutgoingText]:
-        """What the outbox may send now (for transports that poll between messages)."""
+        """What the outbox may send now (for transports that poll between messages). Always
+        looks in the database: another process (a CLI, a scheduler job) may have queued."""
         with self.ctx.sessions.begin() as session:
-            return self.outbox.take_due(session, self.ctx.now())
+            return self.outbox.take_due(session, self.ctx.now(), force=True)
 
     def _handle(self, msg: IncomingMessage) -> None:
         try:

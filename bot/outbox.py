@@ -20,6 +20,10 @@ MAX_MERGED_CHARS = 3000  # WeChat cuts longer messages; the rest waits for the n
 
 
 class Outbox:
+    # Whether this process may have something queued. Lets the hot path (a reply check after
+    # every message) skip a query; the transport's periodic flush always looks.
+    _maybe_pending = True
+
     def __init__(self, ctx: AppContext):
         self.ctx = ctx
 
@@ -31,14 +35,17 @@ class Outbox:
         session.add(OutboxRow(dedupe_key=dedupe_key, to=msg.to, is_group=msg.is_group, text=msg.text,
                               mentions=list(msg.mentions), kind=kind, created_at=self.ctx.now()))
         session.flush()
+        Outbox._maybe_pending = True
         return True
 
     def used(self, session: Session, dedupe_key: str) -> bool:
         """Was this dedupe key queued before? (Cheap check before building a costly text.)"""
         return session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)) is not None
 
-    def take_due(self, session: Session, now: datetime | None = None) -> list[OutgoingText]:
+    def take_due(self, session: Session, now: datetime | None = None, *, force: bool = False) -> list[OutgoingText]:
         """What may be sent now, marked as sent. Group messages waiting together are merged."""
+        if not (force or Outbox._maybe_pending):
+            return []
         now = now or self.ctx.now()
         pending = session.scalars(
             select(OutboxRow).where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.created_at, OutboxRow.id)
@@ -51,9 +58,12 @@ class Outbox:
             else:
                 row.sent_at = now
                 out.append(OutgoingText(row.to, row.text, tuple(row.mentions or ()), is_group=False))
+        held = False
         for to, rows in by_group.items():
             if self.group_may_send(session, to, now):
                 out.append(self._merge(rows, now))
+            held = held or any(row.sent_at is None for row in rows)
+        Outbox._maybe_pending = held
         return out
 
     def group_may_send(self, session: Session, to: str, now: datetime) -> bool:
