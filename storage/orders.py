@@ -71,24 +71,25 @@ class OrderScope:
 
     @classmethod
     def of(cls, session: Session, chain: Chain, group: Group) -> OrderScope:
+        """Products, their price history and the group's 截单 time, in one query."""
         campaign = session.get(Campaign, chain.campaign_id) if chain.campaign_id else None
-        products = {}
-        if campaign is not None:
-            products = {p.sku: p for p in session.scalars(select(ProductRow).where(ProductRow.campaign_id == campaign.id))}
-        closed_at = None
+        if campaign is None:
+            return cls(None, group, {})
+        closed = select(CampaignGroup.closed_at).where(
+            CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id == group.id).scalar_subquery()
+        rows = session.execute(
+            select(ProductRow, ProductPrice.valid_from, ProductPrice.price, closed)
+            .outerjoin(ProductPrice, ProductPrice.product_id == ProductRow.id)
+            .where(ProductRow.campaign_id == campaign.id)
+            .order_by(ProductRow.id, ProductPrice.valid_from.is_not(None), ProductPrice.valid_from, ProductPrice.id)
+        ).all()
+        products: dict[str, ProductRow] = {}
         prices: dict[int, list[tuple[datetime | None, Decimal]]] = {}
-        if campaign is not None:
-            closed_at = session.scalar(select(CampaignGroup.closed_at).where(
-                CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id == group.id))
-            history = session.execute(
-                select(ProductPrice.product_id, ProductPrice.valid_from, ProductPrice.price)
-                .join(ProductRow, ProductRow.id == ProductPrice.product_id)
-                .where(ProductRow.campaign_id == campaign.id)
-                .order_by(ProductPrice.product_id, ProductPrice.valid_from.is_not(None), ProductPrice.valid_from,
-                          ProductPrice.id)
-            )
-            for product_id, valid_from, price in history:
-                prices.setdefault(product_id, []).append((valid_from, price))
+        for product, valid_from, price, _closed in rows:
+            products[product.sku] = product
+            if price is not None:
+                prices.setdefault(product.id, []).append((valid_from, price))
+        closed_at = rows[0][3] if rows else session.scalar(select(closed))
         return cls(campaign, group, products, closed_at, prices)
 
     def is_late(self, at: datetime) -> bool:
