@@ -40,6 +40,7 @@ class App:
         self._locks_guard = threading.Lock()
         self._parsers: OrderedDict[tuple, ChainParser] = OrderedDict()
         self._catalog_checked: dict[str, tuple[datetime, tuple]] = {}
+        self._campaigns: dict[int, tuple[datetime, str, datetime, datetime]] = {}
         self.send_replies = True  # False while rebuilding: history is replayed silently
 
     # --- entry point -----------------------------------------------------------------------
@@ -103,7 +104,7 @@ class App:
         group = ingest.group_for_chat(turn.session, turn.msg.chat, turn.msg.chat_name)
         if group is None or group.leader_id is None:
             return  # nobody bound this group: stay silent
-        campaign = ingest.campaign_for_group(turn.session, group, turn.at)
+        campaign = self.campaign_for(turn.session, group, turn.at)
         if is_member_query(turn.msg.text):
             handle_member_query(turn, group, campaign)
             return
@@ -116,6 +117,21 @@ class App:
     def _private(self, turn: Turn) -> None:
         for reply in commands.dispatch(turn.ctx, turn.msg, turn.session, self.outbox):
             self.outbox.enqueue(turn.session, reply, kind="command")
+
+    def campaign_for(self, session: Session, group, at: datetime) -> Campaign | None:
+        """The group's campaign at this time. A running campaign found is reused for
+        CATALOG_CHECK while the time stays between its opening and its deadline."""
+        cached = self._campaigns.get(group.id)
+        if cached is not None:
+            checked_at, campaign_id, opens, deadline = cached
+            if abs(at - checked_at) < CATALOG_CHECK and opens <= at <= deadline:
+                return session.get(Campaign, campaign_id)
+        campaign = ingest.campaign_for_group(session, group, at)
+        if campaign is not None and campaign.opens <= at <= campaign.deadline:
+            self._campaigns[group.id] = (at, campaign.id, campaign.opens, campaign.deadline)
+        else:
+            self._campaigns.pop(group.id, None)
+        return campaign
 
     def parser_for(self, session: Session, campaign: Campaign | None) -> ChainParser:
         """One parser per campaign catalog, so each chain line is read once. The catalog is

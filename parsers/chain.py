@@ -14,7 +14,7 @@ from parsers.model import Entry, ParsedMessage, Product
 from parsers.normalize import normalize_line
 from parsers.structure import INDEX_RE, SENDER_PREFIX_RE, looks_like_quantity_start, split_chain
 
-RECENT_CHAINS = 16  # chains of several groups of one campaign interleave
+RECENT_CHAINS = 512  # chains of the many groups of one campaign interleave
 MAX_TEXT = 2_000_000  # characters; longer input is cut with a warning, never refused
 MAX_ENTRY_CHARS = 500  # an entry longer than this is kept raw but not read for items
 FREE_ORDER_MAX = 80
@@ -53,7 +53,7 @@ class ChainParser:
         if _ends_with_entries(text, parsed):
             self._recent.append(_Recent(text, parsed))
             if len(self._recent) > RECENT_CHAINS:
-                self._recent.pop(0)
+                del self._recent[: RECENT_CHAINS // 4]
 
     def context_for(self, products: list[Product]) -> EntryContext:
         key = tuple((p.sku, p.name, p.aliases, p.unit) for p in products)
