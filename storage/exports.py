@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TextIO
 
-from sqlalchemy import String, Text, case, cast, func, select, type_coerce
+from sqlalchemy import String, Text, case, cast, func, literal, select, type_coerce
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
@@ -116,6 +116,8 @@ def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> i
     if kind not in KINDS:
         raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
     if kind == "orders":
+        if session.get_bind().dialect.name == "sqlite" and _fixed_offset(tz) is not None:
+            return write_orders_sqlite(session, out, flt, _fixed_offset(tz))
         return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz))
     columns, rows = {
         "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
@@ -151,24 +153,7 @@ def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> I
     if dialect == "postgresql":
         # to_char prints times in the session's zone: this transaction's only.
         session.execute(select(func.set_config("TimeZone", tz.key, True)))
-    note = func.coalesce(EntryRow.note, "")
-    reason = func.coalesce(OrderItem.reason, "")
-    query = _filtered(
-        select(
-            OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id,
-            func.coalesce(EntryRow.member, EntryRow.author_name), EntryRow.address, EntryRow.seq, OrderItem.sku,
-            func.coalesce(OrderItem.product_name, OrderItem.text), _number_cell(OrderItem.qty, dialect),
-            OrderItem.unit, _number_cell(OrderItem.unit_price, dialect), _number_cell(OrderItem.amount, dialect),
-            OrderItem.status, case((note == "", reason), (reason == "", note), else_=note + "；" + reason),
-            _time_cell(OrderItem.first_seen, dialect, offset), _time_cell(OrderItem.last_changed, dialect, offset),
-        )
-        .join(EntryRow, EntryRow.id == OrderItem.entry_id)
-        .join(Group, Group.id == OrderItem.group_id)
-        # Item ids follow the order items were written in; a sort over a million rows would
-        # cost more than the whole export.
-        .order_by(OrderItem.id),
-        flt,
-    )
+    query = _order_query(_order_cells(dialect, offset), flt)
     if dialect != "sqlite":
         result = session.connection().execute(query, execution_options={"yield_per": size})
         yield from result.partitions(size)
@@ -184,6 +169,113 @@ def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> I
             yield chunk
     finally:
         result.close()
+
+
+def _order_cells(dialect: str, offset: int | None) -> list:
+    """The 17 cells of an orders row as SQL expressions (numbers and times formatted)."""
+    note = func.coalesce(EntryRow.note, "")
+    reason = func.coalesce(OrderItem.reason, "")
+    return [
+        OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id,
+        func.coalesce(EntryRow.member, EntryRow.author_name), EntryRow.address, EntryRow.seq, OrderItem.sku,
+        func.coalesce(OrderItem.product_name, OrderItem.text), _number_cell(OrderItem.qty, dialect),
+        OrderItem.unit, _number_cell(OrderItem.unit_price, dialect), _number_cell(OrderItem.amount, dialect),
+        OrderItem.status, case((note == "", reason), (reason == "", note), else_=note + "；" + reason),
+        _time_cell(OrderItem.first_seen, dialect, offset), _time_cell(OrderItem.last_changed, dialect, offset),
+    ]
+
+
+def _order_query(cells: list, flt: ExportFilter):
+    return _filtered(
+        select(*cells)
+        .join(EntryRow, EntryRow.id == OrderItem.entry_id)
+        .join(Group, Group.id == OrderItem.group_id)
+        # Item ids follow the order items were written in; a sort over a million rows would
+        # cost more than the whole export.
+        .order_by(OrderItem.id),
+        flt,
+    )
+
+
+# SQLite fast path: the database joins each row's cells with a unit separator into one
+# string, Python turns separators into commas for a whole chunk at once. A row whose text
+# needs CSV quoting (, " CR LF), could run as a formula, or holds a separator itself is
+# written cell by cell instead.
+_SEP, _ROW = "\x1f", "\x1e"
+_NEEDS_CARE = re.compile('[,"\r\n]|[\x1e\x1f][=+\\-@\t]')
+_CELLS = 17
+
+
+def write_orders_sqlite(session: Session, out: TextIO, flt: ExportFilter, offset: int, size: int = 5000) -> int:
+    cells = _order_cells("sqlite", offset)
+    joined = func.coalesce(cells[0], "", type_=String)
+    for cell in cells[1:]:
+        joined = joined.op("||")(literal(_SEP, String)).op("||")(func.coalesce(cell, "", type_=String))
+    query = _order_query([OrderItem.id, type_coerce(joined, NullType())], flt)
+    header = "\ufeff" + ",".join(ORDER_COLUMNS) + "\r\n"
+    # Checks and replacements run on UTF-8 bytes (an ASCII byte never occurs inside a
+    # multi-byte character), where searching is memchr-fast; a UTF-8 file gets them as is.
+    raw = _utf8_buffer(out)
+    if raw is None:
+        out.write(header)
+    else:
+        out.flush()
+        raw.write(header.encode())
+    count = 0
+    result = session.connection().execute(query)
+    try:
+        while chunk := result.cursor.fetchmany(size):
+            data = _ROW.join([line for _id, line in chunk]).encode()
+            if _plain(data, len(chunk)):
+                data = data.replace(b"\x1f", b",").replace(b"\x1e", b"\r\n") + b"\r\n"
+            else:
+                data = _careful_lines(session, chunk, offset).encode()
+            if raw is None:
+                out.write(data.decode())
+            else:
+                raw.write(data)
+            count += len(chunk)
+    finally:
+        result.close()
+    return count
+
+
+def _utf8_buffer(out: TextIO):
+    buffer = getattr(out, "buffer", None)
+    encoding = (getattr(out, "encoding", None) or "").lower().replace("-", "").replace("_", "")
+    return buffer if buffer is not None and encoding in ("utf8", "utf8sig") else None
+
+
+_FORMULA_BYTES = tuple(c.encode() for c in FORMULA_START)
+
+
+def _plain(data: bytes, rows: int) -> bool:
+    """True when the rows need no CSV quoting and no cell could run as a formula."""
+    if data.count(b"\x1f") != (_CELLS - 1) * rows or data.count(b"\x1e") != rows - 1:
+        return False  # a separator inside someone's text
+    if b"," in data or b'"' in data or b"\r" in data or b"\n" in data:
+        return False
+    if data[:1] in _FORMULA_BYTES:
+        return False
+    return not any(ch in data and (b"\x1f" + ch in data or b"\x1e" + ch in data) for ch in _FORMULA_BYTES)
+
+
+def _careful_lines(session: Session, chunk, offset: int) -> str:
+    """A chunk row by row: plain rows as they are, others through the csv module and
+    `safe_cell`; a row whose text holds a separator is read again cell by cell."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for item_id, line in chunk:
+        if line.count(_SEP) == _CELLS - 1 and _ROW not in line:
+            if _NEEDS_CARE.search(line) is None and line[:1] not in FORMULA_START:
+                buffer.write(line.replace(_SEP, ",") + "\r\n")
+            else:
+                writer.writerow([safe_cell(cell) for cell in line.split(_SEP)])
+            continue
+        row = session.connection().execute(
+            _order_query(_order_cells("sqlite", offset), ExportFilter()).where(OrderItem.id == item_id)).one()
+        writer.writerow([safe_cell(cell) for cell in row])
+    return buffer.getvalue()
 
 
 def _number_cell(column, dialect: str):

@@ -169,3 +169,14 @@ def test_times_in_a_zone_with_daylight_saving(db):
     _text, rows = run(db, "orders", ExportFilter(leader="wxid_zhou"), tz=berlin)
     assert rows[0]["first_seen"] == at(11).astimezone(berlin).strftime("%Y-%m-%d %H:%M:%S")
     assert rows[0]["first_seen"] == datetime(2026, 11, 24, 4, 0).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize("flt", [ExportFilter(), ExportFilter(leader="wxid_zhou"), ExportFilter(start=at(10, 5))],
+                         ids=["rows-needing-care", "plain-rows", "mixed"])
+def test_a_utf8_file_gets_the_same_csv_as_text(db, tmp_path, flt):
+    text, _rows = run(db, "orders", flt)
+    path = tmp_path / "orders.csv"
+    with db() as session, open(path, "w", encoding="utf-8", newline="") as out:
+        export(session, "orders", out, flt, TZ)
+    assert path.read_bytes().decode("utf-8") == text
+    assert text.endswith("\r\n")
