@@ -54,10 +54,11 @@ def upgrade(target: Engine | str | None = None) -> None:
     (None: the default, see `database_url`). Safe to run again: applied ones are skipped."""
     import logging
 
+    # Before importing alembic: its plugins log at INFO on import.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     from alembic import command
     from alembic.config import Config
 
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     engine = target if isinstance(target, Engine) else make_engine(target)
 
     config = Config()

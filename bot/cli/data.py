@@ -8,14 +8,28 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import main
-from storage.db import database_url, make_engine, open_db, upgrade
+from storage.db import database_url, open_db, upgrade
 from storage.exports import KINDS, ExportFilter, export
 from storage.reports import platform
 from storage.setup import SetupError, apply_setup, load_setup_text
 
 DB_OPTION = click.option("--db", "db_url", help="Database URL (default $JIELONG_DB or sqlite:///jielong.db).")
+
+
+def _db_error(db_url: str | None, exc: Exception) -> click.ClickException:
+    """An unreachable or unusable database as one line (the driver's first line)."""
+    detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return click.ClickException(f"database {database_url(db_url)}: {detail}")
+
+
+def open_sessions(db_url: str | None):
+    try:
+        return open_db(db_url)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _db_error(db_url, exc) from None
 
 
 def load_setup_file(path: str, db_url: str | None) -> None:
@@ -28,9 +42,12 @@ def load_setup_file(path: str, db_url: str | None) -> None:
         data = load_setup_text(text)
     except SetupError as exc:
         raise click.ClickException(f"{path}: {exc}") from None
-    sessions = open_db(db_url)
-    with sessions.begin() as session:
-        apply_setup(session, data)
+    sessions = open_sessions(db_url)
+    try:
+        with sessions.begin() as session:
+            apply_setup(session, data)
+    except SQLAlchemyError as exc:
+        raise _db_error(db_url, exc) from None
 
 
 @main.command("load")
@@ -61,7 +78,7 @@ def _day(value: str | None, tz: ZoneInfo, what: str) -> datetime | None:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 def export_command(kind, db_url, campaign, leader, start, end, out_path) -> None:
     """Export orders, pickup lists, procurement totals or leader statements as CSV."""
-    sessions = open_db(db_url)
+    sessions = open_sessions(db_url)
     with sessions() as session:
         tz = ZoneInfo(platform(session).timezone)
         flt = ExportFilter(campaign, leader, _day(start, tz, "--from"), _day(end, tz, "--to"))
@@ -83,5 +100,8 @@ def db_group() -> None:
 @DB_OPTION
 def db_upgrade(db_url: str | None) -> None:
     """Apply schema migrations."""
-    upgrade(make_engine(db_url))
+    try:
+        upgrade(db_url)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _db_error(db_url, exc) from None
     click.echo(f"{database_url(db_url)} is up to date", err=True)
