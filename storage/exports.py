@@ -116,8 +116,8 @@ def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> i
     if kind not in KINDS:
         raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
     if kind == "orders":
-        if session.get_bind().dialect.name == "sqlite" and _fixed_offset(tz) is not None:
-            return write_orders_sqlite(session, out, flt, _fixed_offset(tz))
+        if session.get_bind().dialect.name == "postgresql" or _fixed_offset(tz) is not None:
+            return write_orders_joined(session, out, flt, tz)
         return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz))
     columns, rows = {
         "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
@@ -197,7 +197,7 @@ def _order_query(cells: list, flt: ExportFilter):
     )
 
 
-# SQLite fast path: the database joins each row's cells with a unit separator into one
+# The fast path: the database joins each row's cells with a unit separator into one
 # string, Python turns separators into commas for a whole chunk at once. A row whose text
 # needs CSV quoting (, " CR LF), could run as a formula, or holds a separator itself is
 # written cell by cell instead.
@@ -206,11 +206,19 @@ _NEEDS_CARE = re.compile('[,"\r\n]|[\x1e\x1f][=+\\-@\t]')
 _CELLS = 17
 
 
-def write_orders_sqlite(session: Session, out: TextIO, flt: ExportFilter, offset: int, size: int = 5000) -> int:
-    cells = _order_cells("sqlite", offset)
-    joined = func.coalesce(cells[0], "", type_=String)
+def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000) -> int:
+    """The orders export, each row joined by the database (SQLite with a zone without
+    daylight saving, or PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    offset = _fixed_offset(tz)
+    if dialect == "postgresql":
+        # to_char prints times in the session's zone: this transaction's only.
+        session.execute(select(func.set_config("TimeZone", tz.key, True)))
+    cells = [func.coalesce(cast(c, Text) if dialect == "postgresql" else c, "", type_=String)
+             for c in _order_cells(dialect, offset)]
+    joined = cells[0]
     for cell in cells[1:]:
-        joined = joined.op("||")(literal(_SEP, String)).op("||")(func.coalesce(cell, "", type_=String))
+        joined = joined.op("||")(literal(_SEP, String)).op("||")(cell)
     query = _order_query([OrderItem.id, type_coerce(joined, NullType())], flt)
     header = "\ufeff" + ",".join(ORDER_COLUMNS) + "\r\n"
     # Checks and replacements run on UTF-8 bytes (an ASCII byte never occurs inside a
@@ -222,14 +230,20 @@ def write_orders_sqlite(session: Session, out: TextIO, flt: ExportFilter, offset
         out.flush()
         raw.write(header.encode())
     count = 0
-    result = session.connection().execute(query)
+    if dialect == "postgresql":
+        result = session.connection().execute(query, execution_options={"yield_per": size})
+        chunks = result.partitions(size)
+    else:
+        # Straight from the driver's cursor: plain tuples, no Row objects.
+        result = session.connection().execute(query)
+        chunks = iter(lambda: result.cursor.fetchmany(size), [])
     try:
-        while chunk := result.cursor.fetchmany(size):
+        for chunk in chunks:
             data = _ROW.join([line for _id, line in chunk]).encode()
             if _plain(data, len(chunk)):
                 data = data.replace(b"\x1f", b",").replace(b"\x1e", b"\r\n") + b"\r\n"
             else:
-                data = _careful_lines(session, chunk, offset).encode()
+                data = _careful_lines(session, chunk, dialect, offset).encode()
             if raw is None:
                 out.write(data.decode())
             else:
@@ -260,7 +274,7 @@ def _plain(data: bytes, rows: int) -> bool:
     return not any(ch in data and (b"\x1f" + ch in data or b"\x1e" + ch in data) for ch in _FORMULA_BYTES)
 
 
-def _careful_lines(session: Session, chunk, offset: int) -> str:
+def _careful_lines(session: Session, chunk, dialect: str, offset: int | None) -> str:
     """A chunk row by row: plain rows as they are, others through the csv module and
     `safe_cell`; a row whose text holds a separator is read again cell by cell."""
     buffer = io.StringIO()
@@ -273,7 +287,7 @@ def _careful_lines(session: Session, chunk, offset: int) -> str:
                 writer.writerow([safe_cell(cell) for cell in line.split(_SEP)])
             continue
         row = session.connection().execute(
-            _order_query(_order_cells("sqlite", offset), ExportFilter()).where(OrderItem.id == item_id)).one()
+            _order_query(_order_cells(dialect, offset), ExportFilter()).where(OrderItem.id == item_id)).one()
         writer.writerow([safe_cell(cell) for cell in row])
     return buffer.getvalue()
 
