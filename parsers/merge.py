@@ -58,6 +58,7 @@ class MergePlan:
     reappeared: list[KnownLine] = field(default_factory=list)
     # known lines that carry another number in this copy (the leader reads the latest numbers)
     renumbered: list[tuple[KnownLine, int]] = field(default_factory=list)
+    fresh: list[NewLine] = field(default_factory=list)  # lines not known before (working list)
 
     @property
     def changed(self) -> bool:
@@ -71,10 +72,16 @@ class KnownIndex:
     def __init__(self, lines: Iterable[KnownLine] = ()):
         self.lines: dict[int, KnownLine] = {}
         self.by_hash: dict[str, list[KnownLine]] = defaultdict(list)
+        self.missing_ids: set[int] = set()  # active lines absent from the latest copy
+        self.last_copy: CopyState | None = None  # the copy these lines were last merged with
         for line in lines:
             self.put(line)
 
     def put(self, line: KnownLine) -> None:
+        if line.active and line.missing:
+            self.missing_ids.add(line.entry_id)
+        else:
+            self.missing_ids.discard(line.entry_id)
         old = self.lines.get(line.entry_id)
         if old is not None:
             siblings = self.by_hash[old.line_hash]
@@ -84,6 +91,27 @@ class KnownIndex:
         self.lines[line.entry_id] = line
         self.by_hash[line.line_hash].append(line)
         self.by_hash[line.line_hash].sort(key=lambda x: x.entry_id)
+
+
+@dataclass
+class CopyState:
+    """A copy as merged: its length, first and last entries, and how often each line text
+    occurs in it (callers may reuse and grow their lists, so none is kept)."""
+
+    length: int
+    first: Entry | None
+    last: Entry | None
+    counts: Counter[str]
+
+    @classmethod
+    def of(cls, entries: Sequence[Entry], counts: Counter[str]) -> CopyState:
+        return cls(len(entries), entries[0] if entries else None, entries[-1] if entries else None, counts)
+
+    def extended_by(self, entries: Sequence[Entry]) -> bool:
+        """True when `entries` is this copy plus lines appended (the parser reuses the very
+        Entry objects of a copy it extends, so identity is enough)."""
+        n = self.length
+        return 0 < n <= len(entries) and entries[n - 1] is self.last and entries[0] is self.first
 
 
 @lru_cache(maxsize=200_000)
@@ -117,27 +145,19 @@ def diff_copy(
     sender: str,
     leaders: set[str] | frozenset[str] = frozenset(),
 ) -> MergePlan:
-    """What one more copy of a chain changes, given the lines already known."""
+    """What one more copy of a chain changes, given the lines already known.
+
+    With a KnownIndex whose `last_copy` this copy merely extends (and nothing else changed
+    since), only the appended lines are examined: everything the last copy held is present
+    again, and what it lacked is already marked missing. The result is the same either way.
+    """
     index = known if isinstance(known, KnownIndex) else KnownIndex(known)
-    by_hash = index.by_hash
-    plan = MergePlan()
-    present: Counter[str] = Counter()
-    fresh: list[NewLine] = []
-    for entry in entries:
-        h = line_hash(entry.raw)
-        present[h] += 1
-        # The same text twice in one copy is two orders only if we know fewer of them.
-        same = by_hash.get(h, ()) if h in by_hash else ()
-        if present[h] > len(same):
-            fresh.append(NewLine(entry, h, entry.author or sender))
-        elif same[present[h] - 1].seq != entry.seq and same[present[h] - 1].active:
-            plan.renumbered.append((same[present[h] - 1], entry.seq))
-    absent = [
-        line for h, lines in by_hash.items() for line in lines[present.get(h, 0):]
-    ]
-    for h, lines in by_hash.items():
-        plan.reappeared.extend(line for line in lines[: present.get(h, 0)] if line.missing)
-    unpaired = _pair_edits(plan, fresh, absent, sender, leaders)
+    last = index.last_copy
+    if last is not None and last.extended_by(entries):
+        plan, counts, absent = _diff_appended(index, last, entries, sender)
+    else:
+        plan, counts, absent = _diff_whole(index, entries, sender)
+    unpaired = _pair_edits(plan, plan.fresh, absent, sender, leaders)
     paired_ids = {k.entry_id for k, _ in (*plan.edits, *plan.cancels)} | {
         k.entry_id for k, _ in plan.reviews if k is not None
     }
@@ -151,7 +171,48 @@ def diff_copy(
                                 leaders=leaders)
         else:
             plan.added.append(new)
+    # Edits and cancellations change which known line stands for which text: after one, the
+    # next copy is compared whole.
+    rewritten = plan.edits or plan.cancels or plan.reviews or plan.cancel_lines
+    index.last_copy = None if rewritten else CopyState.of(entries, counts)
     return plan
+
+
+def _see(plan: MergePlan, index: KnownIndex, entry: Entry, counts: Counter[str], sender: str) -> str:
+    h = line_hash(entry.raw)
+    counts[h] += 1
+    # The same text twice in one copy is two orders only if we know fewer of them.
+    same = index.by_hash.get(h, ()) if h in index.by_hash else ()
+    if counts[h] > len(same):
+        plan.fresh.append(NewLine(entry, h, entry.author or sender))
+    else:
+        line = same[counts[h] - 1]
+        if line.seq != entry.seq and line.active:
+            plan.renumbered.append((line, entry.seq))
+    return h
+
+
+def _diff_whole(index: KnownIndex, entries: Sequence[Entry], sender: str):
+    plan, counts = MergePlan(), Counter()
+    for entry in entries:
+        _see(plan, index, entry, counts, sender)
+    absent = [line for h, lines in index.by_hash.items() for line in lines[counts.get(h, 0):]]
+    for h, lines in index.by_hash.items():
+        plan.reappeared.extend(line for line in lines[: counts.get(h, 0)] if line.missing)
+    return plan, counts, absent
+
+
+def _diff_appended(index: KnownIndex, last: CopyState, entries: Sequence[Entry], sender: str):
+    plan, counts = MergePlan(), last.counts
+    seen = {_see(plan, index, entry, counts, sender) for entry in entries[last.length:]}
+    back = set()
+    for h in seen:
+        for line in index.by_hash.get(h, ())[: counts[h]]:
+            if line.missing:
+                plan.reappeared.append(line)
+                back.add(line.entry_id)
+    absent = [index.lines[i] for i in index.missing_ids if i not in back]
+    return plan, counts, absent
 
 
 def _pair_edits(plan, fresh, absent, sender, leaders) -> list[NewLine]:
