@@ -12,7 +12,7 @@ from bot.commands.registry import REGISTRY, Call, CommandSpec, specs
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
-from storage.reports import is_admin, leader_groups, leader_of
+from storage.reports import current_campaign, is_admin, leader_groups, leader_of
 
 __all__ = ["REGISTRY", "Call", "CommandSpec", "dispatch", "specs"]
 
@@ -32,6 +32,10 @@ def dispatch(ctx: AppContext, msg: IncomingMessage, session: Session, outbox: Ou
         return [_reply(msg, refusal)]
     if len(call.args) < spec.min_args or (spec.max_args is not None and len(call.args) > spec.max_args):
         return [_reply(msg, texts.USAGE.format(usage=spec.usage))]
+    if spec.needs_campaign:
+        call.campaign = current_campaign(session, [g.id for g in call.groups], msg.sent_at)
+        if call.campaign is None:
+            return [_reply(msg, texts.NO_CAMPAIGN)]
     result = spec.handler(call)
     if result is None:
         return []

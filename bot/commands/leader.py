@@ -43,11 +43,9 @@ def _group_names(call: Call) -> str:
     return "、".join(g.name for g in call.groups)
 
 
-@command("汇总", role="leader", usage="汇总", help="本团各商品的总数和金额")
+@command("汇总", role="leader", usage="汇总", help="本团各商品的总数和金额", needs_campaign=True)
 def totals_command(call: Call) -> str:
-    campaign = _campaign(call)
-    if campaign is None:
-        return texts.NO_CAMPAIGN
+    campaign = call.campaign
     ids = [g.id for g in call.groups]
     totals = [t for t in product_totals(call.session, campaign.id, ids) if t.qty > 0]
     if not totals:
@@ -62,11 +60,9 @@ def totals_command(call: Call) -> str:
     return "\n".join(lines)
 
 
-@command("明细", role="leader", usage="明细", help="每个人订了什么")
+@command("明细", role="leader", usage="明细", help="每个人订了什么", needs_campaign=True)
 def details_command(call: Call) -> str:
-    campaign = _campaign(call)
-    if campaign is None:
-        return texts.NO_CAMPAIGN
+    campaign = call.campaign
     ids = [g.id for g in call.groups]
     rows = member_orders(call.session, campaign.id, ids)
     lines = [texts.DETAILS_HEADER.format(title=campaign.title)]
@@ -104,19 +100,15 @@ def _find_campaign(call: Call, name: str) -> Campaign | None:
     return call.session.scalar(select(Campaign).where((Campaign.id == name) | (Campaign.title == name)))
 
 
-@command("截单", role="leader", usage="截单", help="现在截单，并把最终名单发到群里", max_args=0)
+@command("截单", role="leader", usage="截单", help="现在截单，并把最终名单发到群里", max_args=0, needs_campaign=True)
 def close_command(call: Call) -> str:
-    campaign = _campaign(call)
-    if campaign is None:
-        return texts.NO_CAMPAIGN
+    campaign = call.campaign
     return texts.CLOSED.format(count=_posts(call, "close", campaign))
 
 
-@command("到货", role="leader", usage="到货", help="发到货自提通知，@每个人", max_args=0)
+@command("到货", role="leader", usage="到货", help="发到货自提通知，@每个人", max_args=0, needs_campaign=True)
 def arrived_command(call: Call) -> str:
-    campaign = _campaign(call)
-    if campaign is None:
-        return texts.NO_CAMPAIGN
+    campaign = call.campaign
     return texts.ARRIVED.format(count=_posts(call, "pickup", campaign))
 
 
@@ -142,9 +134,7 @@ def _split_group(call: Call) -> tuple[list[Group], list[str]]:
 
 
 def _one_entry(call: Call, usage: str) -> tuple[EntryRow | None, str | None, list[str]]:
-    campaign = _campaign(call)
-    if campaign is None:
-        return None, texts.NO_CAMPAIGN, []
+    campaign = call.campaign
     groups, args = _split_group(call)
     if not args or not args[0].isdigit():
         return None, texts.USAGE.format(usage=usage), []
@@ -157,11 +147,9 @@ def _one_entry(call: Call, usage: str) -> tuple[EntryRow | None, str | None, lis
     return found[-1], None, args[1:]
 
 
-@command("核销", role="leader", usage="核销 序号… 或 核销 昵称", help="标记已取货", min_args=1)
+@command("核销", role="leader", usage="核销 序号… 或 核销 昵称", help="标记已取货", min_args=1, needs_campaign=True)
 def pickup_command(call: Call) -> str:
-    campaign = _campaign(call)
-    if campaign is None:
-        return texts.NO_CAMPAIGN
+    campaign = call.campaign
     groups, args = _split_group(call)
     entries = _entries(call, campaign, groups)
     chosen, names, missing = [], [], []
@@ -179,11 +167,9 @@ def pickup_command(call: Call) -> str:
     return reply
 
 
-@command("未取", role="leader", usage="未取", help="还没取货的人", max_args=0)
+@command("未取", role="leader", usage="未取", help="还没取货的人", max_args=0, needs_campaign=True)
 def unpicked_command(call: Call) -> str:
-    campaign = _campaign(call)
-    if campaign is None:
-        return texts.NO_CAMPAIGN
+    campaign = call.campaign
     rows = unpicked(call.session, campaign.id, [g.id for g in call.groups])
     if not rows:
         return texts.UNPICKED_NONE
@@ -192,7 +178,7 @@ def unpicked_command(call: Call) -> str:
     return "\n".join(lines)
 
 
-@command("改单", role="leader", usage="改单 序号 新内容", help="替团员改一行（留底）", min_args=2)
+@command("改单", role="leader", usage="改单 序号 新内容", help="替团员改一行（留底）", min_args=2, needs_campaign=True)
 def edit_command(call: Call) -> str:
     entry, error, rest = _one_entry(call, "改单 序号 新内容")
     if entry is None:
@@ -200,7 +186,7 @@ def edit_command(call: Call) -> str:
     if not rest:
         return texts.USAGE.format(usage="改单 序号 新内容")
     content = call.rest.split(str(entry.seq), 1)[-1].strip()
-    campaign = _campaign(call)
+    campaign = call.campaign
     parsed = ChainParser(ingest.catalog_of(call.session, campaign)).parse(f"#接龙\n{entry.seq}. {content}")
     new = parsed.entries[0] if parsed.entries else None
     if new is None:
@@ -209,7 +195,8 @@ def edit_command(call: Call) -> str:
     return texts.EDITED.format(seq=entry.seq, text=content)
 
 
-@command("删单", role="leader", usage="删单 序号", help="删掉一行（留底）", min_args=1, max_args=2)
+@command("删单", role="leader", usage="删单 序号", help="删掉一行（留底）", min_args=1, max_args=2,
+         needs_campaign=True)
 def delete_command(call: Call) -> str:
     entry, error, _rest = _one_entry(call, "删单 序号")
     if entry is None:
@@ -218,11 +205,10 @@ def delete_command(call: Call) -> str:
     return texts.DELETED.format(seq=entry.seq, text=entry.raw)
 
 
-@command("缺货", role="leader", usage="缺货 商品 数量", help="到货不够：从最后下单的扣，并通知他们", min_args=2, max_args=2)
+@command("缺货", role="leader", usage="缺货 商品 数量", help="到货不够：从最后下单的扣，并通知他们", min_args=2, max_args=2,
+         needs_campaign=True)
 def shortage_command(call: Call) -> list[OutgoingText] | str:
-    campaign = _campaign(call)
-    if campaign is None:
-        return texts.NO_CAMPAIGN
+    campaign = call.campaign
     try:
         qty = Decimal(call.args[1].rstrip("个斤串份箱盒袋包瓶件"))
     except InvalidOperation:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
-from storage.models import Group, Leader
+from storage.models import Campaign, Group, Leader
 
 ROLES = ("member", "leader", "admin")
 
@@ -28,6 +28,7 @@ class Call:
     leader: Leader | None = None
     groups: list[Group] = field(default_factory=list)
     is_admin: bool = False
+    campaign: Campaign | None = None  # set for commands registered with needs_campaign
 
     @property
     def at(self):
@@ -49,6 +50,7 @@ class CommandSpec:
     where: str = "private"
     min_args: int = 0
     max_args: int | None = None
+    needs_campaign: bool = False  # runs on the leader's current campaign; none → a short reply
 
     @property
     def words(self) -> tuple[str, ...]:
@@ -59,12 +61,13 @@ REGISTRY: dict[str, CommandSpec] = {}
 
 
 def command(name: str, *, role: str, usage: str, help: str, aliases: tuple[str, ...] = (),
-            min_args: int = 0, max_args: int | None = None) -> Callable[[Handler], Handler]:
+            min_args: int = 0, max_args: int | None = None,
+            needs_campaign: bool = False) -> Callable[[Handler], Handler]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
 
     def register(handler: Handler) -> Handler:
-        spec = CommandSpec(name, role, usage, help, handler, aliases, "private", min_args, max_args)
+        spec = CommandSpec(name, role, usage, help, handler, aliases, "private", min_args, max_args, needs_campaign)
         for word in spec.words:
             if word in REGISTRY:
                 raise ValueError(f"command word {word!r} registered twice")
