@@ -9,7 +9,7 @@ chain costs a hash per line and a handful of queries.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import delete, event, or_, select, update
@@ -136,6 +136,9 @@ def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
 class _Known:
     version: int
     index: KnownIndex
+    # entry keys in use (without their "-n" suffix): a new line whose key is not among them
+    # needs no query to stay unique
+    keys: set[str] = field(default_factory=set)
 
 
 class _KnownCache:
@@ -155,8 +158,9 @@ class _KnownCache:
         session.info.setdefault(_TOUCHED, set()).add(key)
         known = self._data.get(key)
         if known is None or known.version != chain.version:
-            known = _Known(chain.version, KnownIndex(_known_line(row) for row in session.scalars(
-                select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id))))
+            rows = session.scalars(select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id)).all()
+            known = _Known(chain.version, KnownIndex(_known_line(row) for row in rows),
+                           {row.entry_key.split("-", 1)[0] for row in rows})
             self._data[key] = known
             if len(self._data) > self._size:
                 self._data.popitem(last=False)
@@ -219,7 +223,7 @@ def apply_chain(
     touched: set[int] = set()
     for new in plan.added:
         name = new.entry.member or (message.sender_name if new.author == message.sender_id else "")
-        row = new_entry(session, chain, scope, new.entry, author_id=new.author, author_name=name,
+        row = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=new.author, author_name=name,
                         message_id=message.id, at=at, status="late" if scope.is_late(at) else "ok",
                         outcome=outcome)
         if row.status == "late":
@@ -231,7 +235,7 @@ def apply_chain(
         if scope.is_late(at) and message.sender_id not in leader_ids:
             # After the deadline the counted order stays as it was; the new text is kept as
             # a late line for the leader to decide on.
-            late = new_entry(session, chain, scope, new.entry, author_id=row.author_id,
+            late = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=row.author_id,
                              author_name=row.author_name, message_id=message.id, at=at, status="late",
                              outcome=outcome)
             session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind="late_edit",
@@ -255,12 +259,12 @@ def apply_chain(
             touched.add(row.id)
             outcome.cancelled += 1
         # The cancellation line itself is kept (inactive) so later copies know it.
-        row = new_entry(session, chain, scope, new.entry, author_id=new.author,
+        row = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=new.author,
                         author_name=new.entry.member or message.sender_name, message_id=message.id, at=at,
                         status="cancelled", outcome=outcome)
         touched.add(row.id)
     for known_line, new in plan.reviews:
-        row = new_entry(session, chain, scope, new.entry, author_id=message.sender_id,
+        row = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=message.sender_id,
                         author_name=message.sender_name, message_id=message.id, at=at, status="review",
                         outcome=outcome)
         if known_line is not None:

@@ -101,10 +101,10 @@ class OrderScope:
 def new_entry(
     session: Session, chain: Chain, scope: OrderScope, entry: Entry, *, author_id: str,
     author_name: str, message_id: int | None, at: datetime, status: str = "ok",
-    outcome: ChainOutcome,
+    outcome: ChainOutcome, known_keys: set[str] | None = None,
 ) -> EntryRow:
     row = EntryRow(
-        chain_id=chain.id, entry_key=_unique_key(session, chain.id, author_id, entry.raw),
+        chain_id=chain.id, entry_key=_unique_key(session, chain.id, author_id, entry.raw, known_keys),
         line_hash=line_hash(entry.raw),
         author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
         member=entry.member, address=entry.address, note=entry.note, paid=entry.paid,
@@ -121,11 +121,20 @@ def new_entry(
     return row
 
 
-def _unique_key(session: Session, chain_id: int, author_id: str, raw: str) -> str:
+def _unique_key(session: Session, chain_id: int, author_id: str, raw: str,
+                known_keys: set[str] | None = None) -> str:
     """The entry's key: author and content, numbered when the same member wrote the same
     text before in this chain (ordering the same thing again is another order). Replays
-    number them the same way, because they see the lines in the same order."""
+    number them the same way, because they see the lines in the same order.
+
+    `known_keys`: the chain's keys in use (unsuffixed), when the caller keeps them; a key
+    not among them is free without asking the database."""
     base = entry_key(author_id, raw)
+    if known_keys is not None:
+        fresh = base not in known_keys
+        known_keys.add(base)
+        if fresh:
+            return base
     taken = session.scalar(select(func.count()).select_from(EntryRow).where(
         EntryRow.chain_id == chain_id, EntryRow.entry_key >= base, EntryRow.entry_key <= base + "~"))
     return f"{base}-{taken}" if taken else base
