@@ -38,9 +38,11 @@ class ChainParser:
     def parse(self, text: str) -> ParsedMessage:
         """Parse a message; a copy that only appends numbered lines to a chain parsed
         recently reuses that parse and reads just the new lines."""
-        for base in reversed(self._recent):
-            extended = _extend(base, text, self)
+        for position in range(len(self._recent) - 1, -1, -1):
+            extended = _extend(self._recent[position], text, self)
             if extended is not None:
+                # The extended copy takes its base's place: one remembered copy per chain.
+                del self._recent[position]
                 self._remember(text, extended)
                 return extended
         parsed = _parse(text, self)
