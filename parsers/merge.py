@@ -4,7 +4,8 @@ Pure: known lines and a new copy in, a plan out. Storage applies the plan. Lines
 by who wrote them and what they say, never by their number, because numbers shift when two
 members copy the same version at once.
 
-The rules (each is a test case in tests/parsers/test_merge.py):
+The rules (each is a test case in tests/storage/test_merge.py; the appended-copy fast path
+in tests/parsers/test_merge_appended.py):
 - a line not seen before is new, written by the type-53 author or else the message's sender;
 - a known line absent from this copy is kept and marked missing (a concurrent copy lost it);
   it is never cancelled for being absent, and clears when it shows up again;
