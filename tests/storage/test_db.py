@@ -56,3 +56,20 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path):
         assert session.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
         assert session.execute(text("PRAGMA busy_timeout")).scalar_one() > 0
     sessions.kw["bind"].dispose()
+
+
+def test_the_wal_checkpointer_watches_a_file_database_while_its_engine_lives(tmp_path):
+    import gc
+    import os
+
+    from storage.db import _checkpointer
+
+    path = os.path.abspath(tmp_path / "watched.db")
+    engine = make_engine(f"sqlite:///{path}")
+    assert path in _checkpointer._paths
+    memory = make_engine("sqlite://")
+    assert not any(p.endswith(":memory:") for p in _checkpointer._paths)
+    engine.dispose()
+    del engine, memory
+    gc.collect()
+    assert path not in _checkpointer._paths
