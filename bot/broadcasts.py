@@ -20,7 +20,7 @@ from bot.events import OutgoingText
 from bot.handlers.common import clock_text, items_text, money
 from bot.outbox import Outbox
 from storage.models import Campaign, CampaignGroup, Group, ProductRow
-from storage.reports import close_campaign, member_orders, product_totals
+from storage.reports import close_campaign, member_count, member_orders, product_totals
 
 KINDS = ("open", "reminder", "close", "pickup")
 LATE_GRACE = timedelta(minutes=10)  # later than this, a post says it is late
@@ -81,7 +81,7 @@ def build_post(ctx: AppContext, session: Session, campaign: Campaign, group: Gro
     if kind == "open":
         return campaign_post(session, campaign, tz)
     if kind == "reminder":
-        orders = len(member_orders(session, campaign.id, [group.id]))
+        orders = member_count(session, campaign.id, [group.id])
         return texts.REMINDER.format(deadline=clock_text(campaign.deadline, tz)[-5:], orders=orders)
     if kind == "close":
         return final_list(session, campaign, group, tz)

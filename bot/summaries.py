@@ -19,7 +19,7 @@ from storage.reports import (
     group_totals,
     leader_groups,
     leader_statement,
-    member_orders,
+    member_count,
     product_totals,
 )
 
@@ -59,7 +59,7 @@ def leader_summary(session: Session, leader: Leader, start: datetime, end: datet
     for campaign in campaigns_between(session, start, end):
         totals = product_totals(session, campaign.id, groups)
         amount = sum((t.amount for t in totals), start=0)
-        orders = len(member_orders(session, campaign.id, groups))
+        orders = member_count(session, campaign.id, groups)
         if orders:
             lines.append(texts.SUMMARY_CAMPAIGN_LINE.format(title=campaign.title, orders=orders, amount=money(amount)))
         review += len(entries_needing_review(session, campaign.id, groups))

@@ -307,6 +307,16 @@ def statements(session: Session, start: datetime, end: datetime, leader_id: str 
     return out
 
 
+def member_count(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> int:
+    """How many member-and-group pairs have counted items: the “N单” of digests and reminders."""
+    pairs = (
+        select(OrderItem.group_id, OrderItem.member_id)
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok", _in_groups(group_ids))
+        .distinct().subquery()
+    )
+    return session.scalar(select(func.count()).select_from(pairs)) or 0
+
+
 def campaign_totals(session: Session, campaign_id: str) -> tuple[int, Decimal]:
     n, gmv = session.execute(
         select(func.count(func.distinct(OrderItem.entry_id)), func.coalesce(func.sum(OrderItem.amount), 0))

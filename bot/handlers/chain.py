@@ -12,7 +12,7 @@ from parsers.model import ParsedMessage
 from storage import ingest
 from storage.models import Campaign, Group, ProductRow
 from storage.orders import Problem
-from storage.reports import member_orders, product_totals
+from storage.reports import member_count, product_totals
 
 
 def handle_chain(turn: Turn, group: Group, campaign: Campaign | None, parsed: ParsedMessage) -> None:
@@ -73,6 +73,6 @@ def _maybe_digest(turn: Turn, group: Group, campaign: Campaign) -> None:
     totals = [t for t in product_totals(turn.session, campaign.id, [group.id]) if t.qty > 0]
     if not totals:
         return
-    orders = len(member_orders(turn.session, campaign.id, [group.id]))
+    orders = member_count(turn.session, campaign.id, [group.id])
     text = texts.DIGEST.format(orders=orders, totals=items_text((t.name, t.qty, t.unit) for t in totals))
     turn.say_group(text, kind="digest", dedupe_key=key)
