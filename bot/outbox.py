@@ -23,6 +23,7 @@ class Outbox:
     # Whether this process may have something queued. Lets the hot path (a reply check after
     # every message) skip a query; the transport's periodic flush always looks.
     _maybe_pending = True
+    _known_used: set[tuple[str, str]] = set()  # (database, key) pairs known to be used
 
     def __init__(self, ctx: AppContext):
         self.ctx = ctx
@@ -39,8 +40,17 @@ class Outbox:
         return True
 
     def used(self, session: Session, dedupe_key: str) -> bool:
-        """Was this dedupe key queued before? (Cheap check before building a costly text.)"""
-        return session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)) is not None
+        """Was this dedupe key queued before? (Cheap check before building a costly text.)
+        A key once used stays used, so positive answers are remembered in the process."""
+        memo = (str(session.get_bind().url), dedupe_key)
+        if memo in Outbox._known_used:
+            return True
+        used = session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)) is not None
+        if used:
+            if len(Outbox._known_used) > 50_000:
+                Outbox._known_used.clear()
+            Outbox._known_used.add(memo)
+        return used
 
     def take_due(self, session: Session, now: datetime | None = None, *, force: bool = False) -> list[OutgoingText]:
         """What may be sent now, marked as sent. Group messages waiting together are merged."""
