@@ -26,10 +26,10 @@ from bot.handlers.member_query import handle_member_query, is_member_query
 from bot.outbox import Outbox
 from parsers import ChainParser
 from storage import ingest
-from storage.models import Campaign, MessageLog, ProductRow
+from storage.models import Campaign, Group, MessageLog, ProductRow
 
 log = logging.getLogger(__name__)
-CATALOG_CHECK = timedelta(seconds=30)
+CATALOG_CHECK = timedelta(seconds=60)  # a reloaded set-up takes effect within a minute
 
 
 class App:
@@ -40,7 +40,8 @@ class App:
         self._locks_guard = threading.Lock()
         self._parsers: OrderedDict[tuple, ChainParser] = OrderedDict()
         self._catalog_checked: dict[str, tuple[datetime, tuple]] = {}
-        self._campaigns: dict[int, tuple[datetime, str, datetime, datetime]] = {}
+        self._campaigns: dict[int, tuple[datetime, Campaign]] = {}
+        self._groups: dict[str, tuple[datetime, Group]] = {}
         self.send_replies = True  # False while rebuilding: history is replayed silently
 
     # --- entry point -----------------------------------------------------------------------
@@ -101,7 +102,7 @@ class App:
         if turn.msg.chat is None:
             self._private(turn)
             return
-        group = ingest.group_for_chat(turn.session, turn.msg.chat, turn.msg.chat_name)
+        group = self.group_for(turn.session, turn.msg.chat, turn.msg.chat_name, turn.at)
         if group is None or group.leader_id is None:
             return  # nobody bound this group: stay silent
         campaign = self.campaign_for(turn.session, group, turn.at)
@@ -115,6 +116,7 @@ class App:
             handle_free_order(turn, group, campaign, parsed)
 
     def _private(self, turn: Turn) -> None:
+        self.forget_cached()  # commands may bind groups, close campaigns, change leaders
         for reply in commands.dispatch(turn.ctx, turn.msg, turn.session, self.outbox):
             self.outbox.enqueue(turn.session, reply, kind="command")
 
@@ -123,15 +125,31 @@ class App:
         CATALOG_CHECK while the time stays between its opening and its deadline."""
         cached = self._campaigns.get(group.id)
         if cached is not None:
-            checked_at, campaign_id, opens, deadline = cached
-            if abs(at - checked_at) < CATALOG_CHECK and opens <= at <= deadline:
-                return session.get(Campaign, campaign_id)
+            checked_at, campaign = cached
+            if abs(at - checked_at) < CATALOG_CHECK and campaign.opens <= at <= campaign.deadline:
+                return session.merge(campaign, load=False)  # attach the copy we hold, no query
         campaign = ingest.campaign_for_group(session, group, at)
         if campaign is not None and campaign.opens <= at <= campaign.deadline:
-            self._campaigns[group.id] = (at, campaign.id, campaign.opens, campaign.deadline)
+            self._campaigns[group.id] = (at, campaign)
         else:
             self._campaigns.pop(group.id, None)
         return campaign
+
+    def group_for(self, session: Session, chat: str, chat_name: str | None, at: datetime) -> Group | None:
+        """The bound group of a chat, reused for CATALOG_CHECK (a private command, such as
+        绑定, forgets what is held)."""
+        cached = self._groups.get(chat)
+        if cached is not None and abs(at - cached[0]) < CATALOG_CHECK and cached[1].leader_id is not None:
+            return session.merge(cached[1], load=False)
+        group = ingest.group_for_chat(session, chat, chat_name)
+        if group is not None:
+            self._groups[chat] = (at, group)
+        return group
+
+    def forget_cached(self) -> None:
+        self._groups.clear()
+        self._campaigns.clear()
+        self._catalog_checked.clear()
 
     def parser_for(self, session: Session, campaign: Campaign | None) -> ChainParser:
         """One parser per campaign catalog, so each chain line is read once. The catalog is
