@@ -22,9 +22,11 @@ PRICE_RE = re.compile(
 _INDEX = re.compile(r"^\s{0,4}[(（]?(?:\d{1,3}|[A-Za-z])[.、)）:：]\s{0,4}|^\s{0,4}(?:\d{1,3})\s+")
 # Segments that mention money but do not sell anything: fees, surcharges, payments.
 NOT_A_PRODUCT = (
-    "加价", "加收", "餐盒费", "运费", "配送费", "收", "免费", "起送", "满", "减", "优惠", "合计",
-    "共", "付", "换", "补差",
+    "加价", "加收", "餐盒费", "打包费", "运费", "配送费", "免费", "起送", "满减", "优惠", "合计", "共计",
+    "补差", "收取", "付款", "已付", "红包",
 )
+# A segment that starts like a rule, not a name: "换其他主食加2元", "共30元", "满99元包邮".
+NOT_A_PRODUCT_START = re.compile(r"^\s{0,2}(?:换|另加|每人|人均|[加共满收付]\s{0,1}\d)")
 # "一組2條", "5斤装", "30枚": a pack size, not a name.
 _SPEC = re.compile(r"\s{0,2}(?:(?:[一每]|\d{1,4})(?:" + _UNIT_ALT + r"|枚|颗|克|g)装?){1,3}$")
 _TRIM = re.compile(r"^[\s:：,，、;；\-—~·*#]+|[\s:：,，、;；\-—~·*#]+$")
@@ -64,7 +66,7 @@ def _segments(line: str) -> list[str]:
 def _product_in(segment: str, pending_name: str | None) -> Product | None:
     segment = to_simplified(segment)
     m = PRICE_RE.search(segment)
-    if m is None or any(word in segment for word in NOT_A_PRODUCT):
+    if m is None or any(word in segment for word in NOT_A_PRODUCT) or NOT_A_PRODUCT_START.match(segment):
         return None
     name = _clean_name(segment[: m.start()])
     if not name and pending_name:

@@ -95,3 +95,24 @@ def test_header_products_become_the_catalog_without_one() -> None:
 def test_product_numbers_refer_to_the_header_list() -> None:
     parsed = parse_message("#接龙\n团\n1) 水饺 50元/包\n2) 馄饨 30元/包\n\n1. 王姐 2号x2")
     assert [(i.name, i.qty) for i in parsed.entries[0].items] == [("馄饨", 2.0)]
+
+
+HEADER_PRODUCTS = [
+    ("per-unit", ["麒麟西瓜 15元/个"], [("麒麟西瓜", 15, "个")]),
+    ("yi-unit", ["阳光玫瑰 25元一串"], [("阳光玫瑰", 25, "串")]),
+    ("yen-sign", ["土鸡蛋30枚 ¥28/盒"], [("土鸡蛋", 28, "盒")]),
+    ("pack-size-dropped", ["砂糖橘 5斤装 30元/箱"], [("砂糖橘", 30, "箱")]),
+    ("two-on-a-line", ["九节虾58元/斤 三黄鸡48元/只"], [("九节虾", 58, "斤"), ("三黄鸡", 48, "只")]),
+    ("price-next-line", ["(2)砂鍋魚頭火鍋", "一包230元"], [("砂锅鱼头火锅", 230, "包")]),
+    ("name-with-fee-like-char", ["减脂沙拉 25元/份", "满口香饺子 30元/袋", "收获南瓜 5元/个"],
+     [("减脂沙拉", 25, "份"), ("满口香饺子", 30, "袋"), ("收获南瓜", 5, "个")]),
+    ("fees-are-not-products", ["换其他主食加2元", "共30元", "运费5元", "满99元包邮"], []),
+    ("budget-is-not-a-price", ["I：自选 50 元内项目"], []),
+]
+
+
+@pytest.mark.parametrize(("lines", "expected"), [pytest.param(ls, e, id=i) for i, ls, e in HEADER_PRODUCTS])
+def test_header_products(lines: list[str], expected: list) -> None:
+    from parsers.header import products_from_header
+
+    assert [(p.name, int(p.price), p.unit) for p in products_from_header(lines)] == expected
