@@ -136,3 +136,29 @@ def test_naive_times_are_read_in_the_platform_time_zone(app, clock) -> None:
     line = json.dumps({**GOOD, "time": "2026-11-25T09:05:00"}, ensure_ascii=False)
     list(replay_lines(app, clock, [line], ReplayResult()))
     assert clock() == at(25, 9, 5)
+
+
+def test_edge_day_leaves_the_expected_orders(tmp_path: Path) -> None:
+    """tests/data/transcripts/edge_day.jsonl: what the bot said is checked by test_transcripts;
+    here the database after it: redelivery and the bot's own message add nothing, the
+    cancellation frees stock so the waitlisted line is promoted, the late line is not counted."""
+    url = fresh_db(tmp_path, "edge.db")
+    run(url, (DAY.parent / "edge_day.jsonl").read_text(encoding="utf-8").splitlines(keepends=True))
+    sessions = open_db(url)
+    try:
+        with sessions() as session:
+            items = sorted(session.execute(
+                select(OrderItem.member_id, OrderItem.sku, OrderItem.qty, OrderItem.status)).all())
+            logged = sorted(session.scalars(select(MessageLog.message_id)))
+    finally:
+        sessions.kw["bind"].dispose()
+    assert [(m, s, int(q), st) for m, s, q, st in items] == [
+        ("wxid_chen", "CM01", 1, "late"),
+        ("wxid_liu", "PT01", 1, "ok"),
+        ("wxid_wang", "PT01", 2, "ok"),
+        ("wxid_zhang", "PT01", 1, "cancelled"),
+        ("wxid_zhang", "XG01", 1, "cancelled"),
+    ]
+    # Unbound groups are logged (for a later bind + rebuild) but never answered.
+    assert "e3" in logged and "e4" in logged and "e2" not in logged
+    assert logged.count("e1") == 1
