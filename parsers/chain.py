@@ -12,12 +12,14 @@ from parsers.header import products_from_header
 from parsers.matching import ProductMatcher
 from parsers.model import Entry, ParsedMessage, Product
 from parsers.normalize import normalize_line
+from parsers.quantity import find_quantities, mask_non_quantities
 from parsers.structure import INDEX_RE, SENDER_PREFIX_RE, looks_like_quantity_start, split_chain
 
 RECENT_CHAINS = 512  # chains of the many groups of one campaign interleave
 MAX_TEXT = 2_000_000  # characters; longer input is cut with a warning, never refused
 MAX_ENTRY_CHARS = 500  # an entry longer than this is kept raw but not read for items
 FREE_ORDER_MAX = 80
+QUESTION_RE = re.compile(r"[?？]|吗|呢|么|多少|几点|几个|有没有|还有")
 ORDER_INTENT_RE = re.compile(r"[+＋]\s{0,2}\d|加\d|我要|要|来|订|买|预定|预订|[xX×*]\s{0,2}\d|改成|改为")
 
 
@@ -203,8 +205,10 @@ def _not_a_chain(body: str, ctx: EntryContext, warnings: list[str], sender, prod
     if ctx.matcher is None or not text or len(text) > FREE_ORDER_MAX or "\n" in text:
         return parsed
     text = re.sub(r"@\S{1,30}\s", " ", text + " ").strip()
+    if QUESTION_RE.search(text) or not (ORDER_INTENT_RE.search(text) or find_quantities(mask_non_quantities(text))):
+        return parsed  # "西瓜甜吗？" mentions a product but orders nothing
     entry = parse_entry(text, 0, ctx)
-    if (entry.items or entry.unmatched) and (ORDER_INTENT_RE.search(text) or entry.items):
+    if entry.items or entry.unmatched:
         parsed.order = entry.items
         parsed.order_unmatched = entry.unmatched
     return parsed
