@@ -254,7 +254,9 @@ def _split_word(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
     found = False
     while i < len(pieces):
         hit = None
-        for j in range(min(len(pieces), i + 4), i, -1):
+        # A product name starts with a character (or a sound) the catalog has.
+        starts = ctx.matcher.could_start(pieces[i])
+        for j in range(min(len(pieces), i + 4), i, -1) if starts else ():
             span = "".join(pieces[i:j])
             if len(span) < 2:
                 continue

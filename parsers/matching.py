@@ -113,6 +113,11 @@ class ProductMatcher:
         """Every folded name and alias, for teaching the word segmenter."""
         return [name.key for name in self._names]
 
+    def could_start(self, piece: str) -> bool:
+        """Could a product name begin in this piece? (Shares a character or a reading.)"""
+        key = fold_key(piece)
+        return any(ch in self._by_char or any(r in self._by_pinyin for r in readings(ch)) for ch in key)
+
     def by_number(self, number: str) -> Product | None:
         """The product a header number refers to ("1号" → the first product)."""
         return self._by_index.get(number.lstrip("0") or "0")

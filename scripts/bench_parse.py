@@ -119,7 +119,17 @@ def memory_only() -> None:
     parser = ChainParser(catalog_30())
     for k in range(1, 1001):
         parser.parse("#接龙\n周三水果团\n\n" + "\n".join(lines[:k]))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(current_rss_mb())
+
+
+def current_rss_mb() -> float:
+    """Resident memory now (VmRSS). Not ru_maxrss: Linux carries the peak across fork and
+    exec, so a child of a big process would report the parent's size."""
+    try:
+        status = Path("/proc/self/status").read_text()
+        return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1]) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 if __name__ == "__main__":
