@@ -21,11 +21,6 @@ UNITS: tuple[str, ...] = (
 # 两 is both "two" and a weight unit (50 g); as a unit it only follows a numeral (三两).
 _UNIT_ALT = "|".join(re.escape(u) for u in sorted(UNITS, key=len, reverse=True))
 
-CN_DIGITS = {
-    "零": 0, "〇": 0, "一": 1, "幺": 1, "二": 2, "两": 2, "俩": 2, "仨": 3, "三": 3, "四": 4,
-    "五": 5, "六": 6, "七": 7, "八": 8, "九": 9,
-}
-CN_MULT = {"十": 10, "百": 100}
 _CN_NUM = "[零〇一幺二两俩仨三四五六七八九十百]{1,6}"
 _AR_NUM = r"\d{1,6}(?:\.\d{1,3})?"
 _NUM = f"(?:{_AR_NUM}|{_CN_NUM}|半)"
@@ -82,20 +77,18 @@ def cn_to_number(text: str) -> float | None:
     return _cn_integer(text)
 
 
+# Spoken forms cn2an does not know, mapped to ones it does.
+COLLOQUIAL = str.maketrans({"俩": "两", "仨": "三", "幺": "一"})
+
+
 @lru_cache(maxsize=1024)
 def _cn_integer(text: str) -> float | None:
-    total, digit = 0, None
-    for ch in text:
-        if ch in CN_DIGITS:
-            digit = CN_DIGITS[ch]
-        elif ch in CN_MULT:
-            total += (1 if digit is None else digit) * CN_MULT[ch]
-            digit = None
-        else:
-            return None
-    if digit is not None:
-        total += digit
-    return float(total)
+    import cn2an
+
+    try:
+        return float(cn2an.cn2an(text.translate(COLLOQUIAL), "normal"))
+    except (ValueError, KeyError):
+        return None
 
 
 def mask_non_quantities(text: str) -> str:
