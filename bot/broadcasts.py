@@ -20,7 +20,7 @@ from bot.events import OutgoingText
 from bot.handlers.common import clock_text, items_text, money
 from bot.outbox import Outbox
 from storage.models import Campaign, CampaignGroup, Group, ProductRow
-from storage.reports import close_campaign, member_count, member_orders, product_totals
+from storage.reports import close_campaign, member_count, member_orders
 
 KINDS = ("open", "reminder", "close", "pickup")
 LATE_GRACE = timedelta(minutes=10)  # later than this, a post says it is late
@@ -129,11 +129,6 @@ def pickup_notice(session: Session, campaign: Campaign, group: Group) -> str | N
 
 def _mentions(session: Session, campaign: Campaign, group: Group) -> tuple[str, ...]:
     return tuple(r.member_id for r in member_orders(session, campaign.id, [group.id]) if not r.picked_up)
-
-
-def totals_line(session: Session, campaign: Campaign, group_ids: list[int]) -> str:
-    totals = [t for t in product_totals(session, campaign.id, group_ids) if t.qty > 0]
-    return items_text((t.name, t.qty, t.unit) for t in totals)
 
 
 def run_due_posts(ctx: AppContext, session: Session, outbox: Outbox, now: datetime) -> int:

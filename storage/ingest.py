@@ -25,7 +25,6 @@ from storage.models import (
     EntryEvent,
     EntryRow,
     Group,
-    Leader,
     MessageLog,
     OrderItem,
     ProductRow,
@@ -332,14 +331,3 @@ def reset_projection(session: Session) -> None:
     session.execute(delete(Chain))
     session.flush()
     _known_cache.clear()
-
-
-def log_in_order(session: Session, batch: int = 1000):
-    """The message log, oldest first, streamed."""
-    return session.scalars(
-        select(MessageLog).order_by(MessageLog.sent_at, MessageLog.id).execution_options(yield_per=batch)
-    )
-
-
-def is_leader(session: Session, user_id: str) -> bool:
-    return session.get(Leader, user_id) is not None
