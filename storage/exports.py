@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
 from storage.models import Campaign, EntryRow, Group, OrderItem, ProductRow
-from storage.reports import _num, member_orders, statements
+from storage.reports import member_orders, plain_number, statements
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 KINDS = ("orders", "pickup", "procurement", "statements")
@@ -53,7 +53,7 @@ def safe_cell(value) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return _money(value)
+        return plain_number(value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float):
@@ -62,10 +62,6 @@ def safe_cell(value) -> str:
         return value.strftime(TIME_FORMAT)
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
-
-
-def _money(value: Decimal) -> str:
-    return _num(value) if value == value.to_integral_value() else str(value.normalize())
 
 
 # Where a cell of CSV text starts with a formula character (two patterns: each starts with

@@ -55,7 +55,7 @@ class MemberOrder:
 
     @property
     def items_text(self) -> str:
-        return "；".join(f"{name}×{_num(qty)}{unit if unit not in ('个', '') else ''}" for name, qty, unit in self.items)
+        return "；".join(f"{name}×{plain_number(qty)}{unit if unit not in ('个', '') else ''}" for name, qty, unit in self.items)
 
 
 @dataclass
@@ -82,8 +82,9 @@ class ReviewLine:
     reason: str
 
 
-def _num(value: Decimal) -> str:
-    value = Decimal(value)
+def plain_number(value) -> str:
+    """A quantity or amount as people write it: 2 not 2.000, 1.5 stays 1.5."""
+    value = Decimal(str(value))
     return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value.normalize())
 
 
@@ -251,9 +252,9 @@ def apply_shortage(session: Session, campaign_id: str, group_ids: list[int], sku
             item.status = "cancelled"
         entry = session.get(EntryRow, item.entry_id)
         session.add(EntryEvent(entry_id=entry.id, kind="shortage", actor_id=leader_id,
-                               before=f"{item.product_name}×{_num(before)}", after=f"{item.product_name}×{_num(item.qty)}", at=at))
+                               before=f"{item.product_name}×{plain_number(before)}", after=f"{item.product_name}×{plain_number(item.qty)}", at=at))
         session.add(Adjustment(leader_id=item.leader_id or leader_id, campaign_id=campaign_id, order_item_id=item.id,
-                               amount=-refund, reason=f"缺货 {item.product_name}×{_num(cut)}", at=at))
+                               amount=-refund, reason=f"缺货 {item.product_name}×{plain_number(cut)}", at=at))
         cuts.append(ShortageCut(item.member_id, entry.member or entry.author_name, item.group_id,
                                 item.product_name or sku, cut, refund))
         left -= cut

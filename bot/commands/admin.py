@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.commands.registry import Call, command
-from bot.handlers.common import money, num
+from bot.handlers.common import money
 from storage.models import Campaign, Leader
 from storage.reports import (
     campaign_totals,
     commission_rate,
     group_totals,
     leader_groups,
+    plain_number,
     product_totals,
 )
 
@@ -52,7 +53,7 @@ def procurement_command(call: Call) -> str:
     for campaign in campaigns:
         lines.append(texts.PROCUREMENT_HEADER.format(title=campaign.title))
         totals = [t for t in product_totals(call.session, campaign.id) if t.qty > 0]
-        lines += [texts.TOTALS_LINE.format(name=t.name, qty=num(t.qty), unit=t.unit, amount=money(t.amount)) for t in totals]
+        lines += [texts.TOTALS_LINE.format(name=t.name, qty=plain_number(t.qty), unit=t.unit, amount=money(t.amount)) for t in totals]
         if not totals:
             lines.append(texts.EMPTY)
     return "\n".join(lines)
@@ -65,7 +66,7 @@ def leaders_command(call: Call) -> str:
         return texts.LEADERS_NONE
     return "\n".join(texts.LEADERS_LINE.format(
         name=leader.name, id=leader.id, groups="、".join(g.name for g in leader_groups(call.session, leader.id)) or "-",
-        rate=f"{num(commission_rate(call.session, leader) * 100)}%") for leader in leaders)
+        rate=f"{plain_number(commission_rate(call.session, leader) * 100)}%") for leader in leaders)
 
 
 def parse_rate(text: str) -> Decimal | None:
@@ -90,4 +91,4 @@ def authorise_command(call: Call) -> str:
         leader.commission_rate = rate
     call.session.add(leader)
     call.session.flush()
-    return texts.LEADER_AUTHORISED.format(name=name, id=user_id, rate=f"{num(commission_rate(call.session, leader) * 100)}%")
+    return texts.LEADER_AUTHORISED.format(name=name, id=user_id, rate=f"{plain_number(commission_rate(call.session, leader) * 100)}%")

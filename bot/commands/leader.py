@@ -10,7 +10,7 @@ from sqlalchemy import select
 from bot import broadcasts, texts
 from bot.commands.registry import Call, command, specs
 from bot.events import OutgoingText
-from bot.handlers.common import items_text, money, num
+from bot.handlers.common import items_text, money
 from parsers import ChainParser, ProductMatcher
 from storage import ingest
 from storage.models import Campaign, Chain, EntryRow, Group
@@ -22,6 +22,7 @@ from storage.reports import (
     leader_statement,
     mark_picked_up,
     member_orders,
+    plain_number,
     product_totals,
     unpicked,
 )
@@ -52,7 +53,7 @@ def totals_command(call: Call) -> str:
         return texts.TOTALS_HEADER.format(title=campaign.title, groups=_group_names(call)) + "\n" + texts.EMPTY
     rows = member_orders(call.session, campaign.id, ids)
     lines = [texts.TOTALS_HEADER.format(title=campaign.title, groups=_group_names(call))]
-    lines += [texts.TOTALS_LINE.format(name=t.name, qty=num(t.qty), unit=t.unit, amount=money(t.amount)) for t in totals]
+    lines += [texts.TOTALS_LINE.format(name=t.name, qty=plain_number(t.qty), unit=t.unit, amount=money(t.amount)) for t in totals]
     lines.append(texts.TOTALS_FOOTER.format(orders=len(rows), amount=money(sum((t.amount for t in totals), Decimal(0)))))
     review = entries_needing_review(call.session, campaign.id, ids)
     if review:
@@ -224,11 +225,11 @@ def shortage_command(call: Call) -> list[OutgoingText] | str:
         return texts.SHORTAGE_NONE.format(product=product.name)
     chats = {g.id: g.chat_id for g in call.groups}
     out = [OutgoingText(chats[c.group_id], f"@{c.member} " + texts.SHORTAGE_NOTICE.format(
-        product=product.name, qty=num(c.qty_cut), unit=product.unit, refund=money(c.refund)), (c.member_id,))
+        product=product.name, qty=plain_number(c.qty_cut), unit=product.unit, refund=money(c.refund)), (c.member_id,))
         for c in cuts]
-    summary = "、".join(f"{c.member}{num(c.qty_cut)}{product.unit}" for c in cuts)
+    summary = "、".join(f"{c.member}{plain_number(c.qty_cut)}{product.unit}" for c in cuts)
     out.append(OutgoingText(call.msg.sender, texts.SHORTAGE_DONE.format(
-        product=product.name, qty=num(qty), unit=product.unit, cuts=summary), is_group=False))
+        product=product.name, qty=plain_number(qty), unit=product.unit, cuts=summary), is_group=False))
     return out
 
 
@@ -259,7 +260,7 @@ def commission_command(call: Call) -> str:
     start, end, label = bounds
     s = leader_statement(call.session, call.leader.id, start, end)
     adjust = texts.COMMISSION_ADJUST.format(amount=money(-s.adjustments)) if s.adjustments else ""
-    return texts.COMMISSION.format(month=label, orders=s.orders, gmv=money(s.gmv), rate=f"{num(s.commission_rate * 100)}%",
+    return texts.COMMISSION.format(month=label, orders=s.orders, gmv=money(s.gmv), rate=f"{plain_number(s.commission_rate * 100)}%",
                                    commission=money(s.commission), adjust=adjust)
 
 

@@ -12,6 +12,7 @@ from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
 from storage.models import MessageLog
+from storage.reports import plain_number
 
 
 @dataclass
@@ -37,21 +38,13 @@ class Turn:
         return self.outbox.enqueue(self.session, out, kind=kind, dedupe_key=dedupe_key)
 
 
-def num(value) -> str:
-    """2 not 2.000; 1.5 stays 1.5."""
-    value = Decimal(str(value))
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    return str(value.normalize())
-
-
 def money(value) -> str:
-    return num(Decimal(str(value)).quantize(Decimal("0.01")))
+    return plain_number(Decimal(str(value)).quantize(Decimal("0.01")))
 
 
 def items_text(items) -> str:
     """[(name, qty, unit)] → "麒麟西瓜×2、阳光玫瑰×1串"."""
-    return "、".join(f"{name}×{num(qty)}{'' if unit in ('', '个') else unit}" for name, qty, unit in items)
+    return "、".join(f"{name}×{plain_number(qty)}{'' if unit in ('', '个') else unit}" for name, qty, unit in items)
 
 
 def clock_text(when: datetime, tz) -> str:
