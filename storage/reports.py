@@ -55,7 +55,7 @@ class MemberOrder:
 
     @property
     def items_text(self) -> str:
-        return "；".join(f"{name}×{plain_number(qty)}{unit if unit not in ('个', '') else ''}" for name, qty, unit in self.items)
+        return items_text(self.items)
 
 
 @dataclass
@@ -80,6 +80,11 @@ class ReviewLine:
     text: str
     status: str
     reason: str
+
+
+def items_text(items, separator: str = "；") -> str:
+    """[(name, qty, unit)] → "麒麟西瓜×2；砂糖橘×3斤" (个 goes without saying)."""
+    return separator.join(f"{name}×{plain_number(qty)}{'' if unit in ('', '个') else unit}" for name, qty, unit in items)
 
 
 def plain_number(value) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
+from storage import reports
 from storage.models import MessageLog
 from storage.reports import plain_number
 
@@ -43,8 +44,8 @@ def money(value) -> str:
 
 
 def items_text(items) -> str:
-    """[(name, qty, unit)] → "麒麟西瓜×2、阳光玫瑰×1串"."""
-    return "、".join(f"{name}×{plain_number(qty)}{'' if unit in ('', '个') else unit}" for name, qty, unit in items)
+    """[(name, qty, unit)] → "麒麟西瓜×2、阳光玫瑰×1串": the export's wording, chat's separator."""
+    return reports.items_text(items, "、")
 
 
 def clock_text(when: datetime, tz) -> str:
