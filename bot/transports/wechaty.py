@@ -104,7 +104,6 @@ class WechatyTransport:
 
     def _make_bot(self):
         wechaty, puppet_options_cls, message_type = _import_wechaty()
-        os.environ.setdefault("WECHATY_PUPPET_SERVICE_NO_TLS_INSECURE_CLIENT", "true")
         if self.cache_dir:
             os.environ["CACHE_DIR"] = self.cache_dir
         options = wechaty.WechatyOptions(
