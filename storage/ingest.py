@@ -9,11 +9,13 @@ chain costs a hash per line and a handful of queries.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import delete, event, or_, select, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy import bindparam, delete, event, or_, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from parsers.merge import KnownIndex, KnownLine, diff_copy
 from parsers.model import Entry, Item, ParsedMessage, Product, Unmatched
@@ -33,6 +35,8 @@ from storage.orders import (
     ChainOutcome,
     OrderScope,
     Problem,
+    ScopeData,
+    WrittenEntry,
     cancel_entry,
     identity_of_row,
     new_entry,
@@ -49,32 +53,27 @@ def record_message(
     """Log an inbound message; None when this (platform, message_id) was logged before.
 
     One INSERT … ON CONFLICT DO NOTHING: a redelivery, or another process logging the same
-    message at the same moment, inserts nothing and is told so.
+    message at the same moment, inserts nothing and is told so. The row returned is not
+    attached to the session (nothing reads it back).
     """
     values = dict(platform=platform, message_id=message_id, chat_id=chat_id, chat_name=chat_name,
                   sender_id=sender_id, sender_name=sender_name, text=text, sent_at=sent_at,
                   received_at=received_at)
-    insert = _insert_for(session)
-    new_id = session.scalar(
-        insert(MessageLog).values(**values)
-        .on_conflict_do_nothing(index_elements=["platform", "message_id"])
-        .returning(MessageLog.id)
-    )
+    connection = session.connection()
+    new_id = connection.execute(_log_insert(connection.dialect.name), values).scalar()
     if new_id is None:
         return None
-    # The row we just wrote, attached without reading it back.
-    row = MessageLog(id=new_id, **values)
-    make_transient_to_detached(row)
-    session.add(row)
-    return row
+    return MessageLog(id=new_id, **values)
 
 
-def _insert_for(session: Session):
-    if session.get_bind().dialect.name == "postgresql":
+@cache
+def _log_insert(dialect: str):
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert
+    table = MessageLog.__table__
+    return insert(table).on_conflict_do_nothing(index_elements=["platform", "message_id"]).returning(table.c.id)
 
 
 def group_for_chat(session: Session, chat_id: str, chat_name: str | None = None) -> Group | None:
@@ -132,39 +131,55 @@ def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
 
 
 @dataclass
-class _Known:
+class _ChainState:
+    """What merging a copy into one chain needs, kept between messages: its known lines, the
+    keys in use and its order scope (products, prices, 截单). Valid while `chains.version`
+    equals `version`: every change to the chain's entries, and every change to its campaign's
+    products, prices or 截单 (see `chains_changed`), bumps it."""
+
+    chain_id: int
     version: int
     index: KnownIndex
     # entry keys in use (without their "-n" suffix): a new line whose key is not among them
     # needs no query to stay unique
-    keys: set[str] = field(default_factory=set)
+    keys: set[str]
+    scope: ScopeData
 
 
-class _KnownCache:
-    """Per-chain known lines, reused while the chain's version says nothing changed.
+class _ChainCache:
+    """Per-chain state by (database, group, chain key), checked against the chain's version.
 
-    A transaction that rolls back (a crash, a failed message, a savepoint in rebuild) may
-    have cached lines it never committed: the chains it touched are forgotten then, so
-    the next message reads them from the database again.
+    Taking a chain bumps its version in one conditional UPDATE: if the row still has the
+    version held here, the state is current and the chain is locked for this transaction;
+    if not (another process wrote, a set-up was loaded, a rebuild ran), it is read again.
+    A transaction that rolls back may have cached lines it never committed: the chains it
+    touched are forgotten then, so the next message reads them from the database again.
     """
 
     def __init__(self, size: int = 512):
-        self._data: OrderedDict[tuple[str, int], _Known] = OrderedDict()
+        self._data: OrderedDict[tuple[str, int, str], _ChainState] = OrderedDict()
         self._size = size
 
-    def get(self, session: Session, chain: Chain) -> _Known:
-        key = (str(session.get_bind().url), chain.id)
-        session.info.setdefault(_TOUCHED, set()).add(key)
-        known = self._data.get(key)
-        if known is None or known.version != chain.version:
-            rows = session.scalars(select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id)).all()
-            known = _Known(chain.version, KnownIndex(_known_line(row) for row in rows),
-                           {row.entry_key.split("-", 1)[0] for row in rows})
-            self._data[key] = known
+    def take(self, session: Session, group: Group, campaign: Campaign | None, key: str, title: str | None,
+             message: MessageLog) -> _ChainState:
+        full_key = chain_key_of(campaign, key)
+        cache_key = (str(session.get_bind().url), group.id, full_key)
+        session.info.setdefault(_TOUCHED, set()).add(cache_key)
+        connection = session.connection()
+        state = self._data.get(cache_key)
+        if state is not None and connection.execute(_BUMP_IF_CURRENT, dict(
+                chain=state.chain_id, seen=state.version, message=message.id)).rowcount == 1:
+            state.version += 1
+        else:
+            state = _load_state(session, group, campaign, full_key, title, message)
+            self._data[cache_key] = state
             if len(self._data) > self._size:
                 self._data.popitem(last=False)
-        self._data.move_to_end(key)
-        return known
+        self._data.move_to_end(cache_key)
+        stale = session.identity_map.get(identity_key(Chain, state.chain_id))
+        if stale is not None:
+            session.expire(stale)  # its version moved under the ORM
+        return state
 
     def forget(self, keys) -> None:
         for key in keys:
@@ -174,13 +189,35 @@ class _KnownCache:
         self._data.clear()
 
 
-_known_cache = _KnownCache()
+_chains = _ChainCache()
 _TOUCHED = "jielong.known_chains"
+_CHAINS = Chain.__table__
+_BUMP_IF_CURRENT = (
+    update(_CHAINS)
+    .where(_CHAINS.c.id == bindparam("chain"), _CHAINS.c.version == bindparam("seen"))
+    .values(version=_CHAINS.c.version + 1, last_message_id=bindparam("message"))
+)
+_BUMP = (
+    update(_CHAINS).where(_CHAINS.c.id == bindparam("chain"))
+    .values(version=_CHAINS.c.version + 1, last_message_id=bindparam("message"))
+    .returning(_CHAINS.c.version)
+)
+
+
+def _load_state(session: Session, group: Group, campaign: Campaign | None, full_key: str, title: str | None,
+                message: MessageLog) -> _ChainState:
+    chain = chain_for(session, group, campaign, full_key, title, message)
+    # Bump (and so lock, on PostgreSQL) before reading the entries: no writer slips between.
+    version = session.connection().execute(_BUMP, dict(chain=chain.id, message=message.id)).scalar_one()
+    rows = session.scalars(select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id)).all()
+    return _ChainState(chain.id, version, KnownIndex(_known_line(row) for row in rows),
+                       {row.entry_key.split("-", 1)[0] for row in rows},
+                       ScopeData.load(session, campaign.id if campaign else None, group.id))
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_uncommitted(session: Session, _previous) -> None:
-    _known_cache.forget(session.info.pop(_TOUCHED, ()))
+    _chains.forget(session.info.pop(_TOUCHED, ()))
 
 
 @event.listens_for(Session, "after_commit")
@@ -188,14 +225,28 @@ def _committed(session: Session) -> None:
     session.info.pop(_TOUCHED, None)
 
 
-def _known_line(row: EntryRow) -> KnownLine:
+def chains_changed(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> None:
+    """The campaign's products, prices or 截单 changed: chains holding its orders must read
+    their order scope again (in every process)."""
+    stmt = update(_CHAINS).where(_CHAINS.c.campaign_id == campaign_id)
+    if group_ids is not None:
+        stmt = stmt.where(_CHAINS.c.group_id.in_(group_ids))
+    session.execute(stmt.values(version=_CHAINS.c.version + 1))
+
+
+def _known_line(row: EntryRow | WrittenEntry) -> KnownLine:
     return KnownLine(entry_id=row.id, line_hash=row.line_hash, author=row.author_id, seq=row.seq,
                      identity=identity_of_row(row), active=row.status in ("ok", "late"), missing=row.missing)
 
 
-def chain_for(session: Session, group: Group, campaign: Campaign | None, key: str, title: str | None,
+def chain_key_of(campaign: Campaign | None, key: str) -> str:
+    """A chain's stored key: its campaign and its normalised title."""
+    return f"{campaign.id if campaign else '-'}:{key}"[:200]
+
+
+def chain_for(session: Session, group: Group, campaign: Campaign | None, full_key: str, title: str | None,
               message: MessageLog) -> Chain:
-    full_key = f"{campaign.id if campaign else '-'}:{key}"[:200]
+    """The chain row for a key (campaign id prefixed), created when first seen."""
     chain = session.scalar(select(Chain).where(Chain.group_id == group.id, Chain.chain_key == full_key))
     if chain is None:
         chain = Chain(group_id=group.id, campaign_id=campaign.id if campaign else None, chain_key=full_key,
@@ -211,36 +262,37 @@ def apply_chain(
     parsed: ParsedMessage, leader_ids: set[str], at: datetime,
 ) -> ChainOutcome:
     """Merge one chain copy into the stored entries."""
-    chain = chain_for(session, group, campaign, parsed.chain_key or "", parsed.title, message)
-    known = _known_cache.get(session, chain)
-    plan = diff_copy(known.index, parsed.entries, message.sender_id, leader_ids)
+    state = _chains.take(session, group, campaign, parsed.chain_key or "", parsed.title, message)
+    plan = diff_copy(state.index, parsed.entries, message.sender_id, leader_ids)
     outcome = ChainOutcome()
-    _renumber(session, known, plan)
+    _renumber(session, state, plan)
     if not plan.changed:
         return outcome
-    scope = OrderScope.of(session, chain, group)
-    touched: set[int] = set()
+    scope = OrderScope(campaign, group, state.scope)
+    written: list[WrittenEntry] = []
+    touched: set[int] = set()  # existing entries changed through the ORM
+
+    def add(entry: Entry, author_id: str, author_name: str, status: str) -> WrittenEntry:
+        row = new_entry(session, state.chain_id, scope, entry, known_keys=state.keys, author_id=author_id,
+                        author_name=author_name, message_id=message.id, at=at, status=status, outcome=outcome)
+        written.append(row)
+        return row
+
     for new in plan.added:
         name = new.entry.member or (message.sender_name if new.author == message.sender_id else "")
-        row = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=new.author, author_name=name,
-                        message_id=message.id, at=at, status="late" if scope.is_late(at) else "ok",
-                        outcome=outcome)
+        row = add(new.entry, new.author, name, "late" if scope.is_late(at) else "ok")
         if row.status == "late":
             outcome.problems.append(Problem(row.author_id, name or row.author_id, "late", new.entry.raw))
-        touched.add(row.id)
         outcome.added += 1
     for known_line, new in plan.edits:
         row = session.get(EntryRow, known_line.entry_id)
         if scope.is_late(at) and message.sender_id not in leader_ids:
             # After the deadline the counted order stays as it was; the new text is kept as
             # a late line for the leader to decide on.
-            late = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=row.author_id,
-                             author_name=row.author_name, message_id=message.id, at=at, status="late",
-                             outcome=outcome)
+            add(new.entry, row.author_id, row.author_name, "late")
             session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind="late_edit",
                                    actor_id=message.sender_id, before=row.raw, after=new.entry.raw, at=at))
             outcome.problems.append(Problem(row.author_id, row.member or row.author_name, "late", new.entry.raw))
-            touched.add(late.id)
             continue
         update_entry(session, row, new.entry, actor_id=message.sender_id, message_id=message.id, at=at,
                      scope=scope, outcome=outcome)
@@ -258,36 +310,32 @@ def apply_chain(
             touched.add(row.id)
             outcome.cancelled += 1
         # The cancellation line itself is kept (inactive) so later copies know it.
-        row = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=new.author,
-                        author_name=new.entry.member or message.sender_name, message_id=message.id, at=at,
-                        status="cancelled", outcome=outcome)
-        touched.add(row.id)
+        add(new.entry, new.author, new.entry.member or message.sender_name, "cancelled")
     for known_line, new in plan.reviews:
-        row = new_entry(session, chain, scope, new.entry, known_keys=known.keys, author_id=message.sender_id,
-                        author_name=message.sender_name, message_id=message.id, at=at, status="review",
-                        outcome=outcome)
+        add(new.entry, message.sender_id, message.sender_name, "review")
         if known_line is not None:
             session.add(EntryEvent(entry_id=known_line.entry_id, message_id=message.id, kind="review",
                                    actor_id=message.sender_id, after=new.entry.raw, at=at))
         outcome.problems.append(Problem(message.sender_id, message.sender_name, "review", new.entry.raw))
-        touched.add(row.id)
     _mark_presence(session, plan, message, at)
     outcome.missing = len(plan.missing)
-    chain.version += 1
-    chain.last_message_id = message.id
-    session.flush()
-    known.version = chain.version
     touched |= {line.entry_id for line in (*plan.missing, *plan.reappeared)}
-    for entry_id in touched:
-        known.index.put(_known_line(session.get(EntryRow, entry_id)))  # from the identity map
+    if touched:
+        session.flush()
+        # update_entry and cancel_entry bump the version through the ORM as well
+        state.version = session.scalar(select(Chain.version).where(Chain.id == state.chain_id))
+        for entry_id in touched:
+            state.index.put(_known_line(session.get(EntryRow, entry_id)))  # from the identity map
+    for row in written:
+        state.index.put(_known_line(row))
     return outcome
 
 
-def _renumber(session: Session, known: _Known, plan) -> None:
+def _renumber(session: Session, state: _ChainState, plan) -> None:
     """Keep each entry's number as the latest copy shows it (what the leader reads)."""
     for line, seq in plan.renumbered:
         session.execute(update(EntryRow).where(EntryRow.id == line.entry_id).values(seq=seq))
-        known.index.put(replace(line, seq=seq))
+        state.index.put(replace(line, seq=seq))
 
 
 def _mark_presence(session: Session, plan, message: MessageLog, at: datetime) -> None:
@@ -309,12 +357,12 @@ def apply_free_order(
 ) -> ChainOutcome:
     """A free-text order ("+1 西瓜", "我的西瓜改成3个"): kept for the leader to confirm,
     not counted, because the same order is usually also written into the chain."""
-    chain = chain_for(session, group, campaign, FREE_CHAIN, "群聊里的零散下单", message)
+    chain = chain_for(session, group, campaign, chain_key_of(campaign, FREE_CHAIN), "群聊里的零散下单", message)
     scope = OrderScope.of(session, chain, group)
     entry = Entry(seq=0, raw=message.text.strip()[:500], member=message.sender_name, items=items,
                   unmatched=unmatched)
     outcome = ChainOutcome()
-    new_entry(session, chain, scope, entry, author_id=message.sender_id, author_name=message.sender_name,
+    new_entry(session, chain.id, scope, entry, author_id=message.sender_id, author_name=message.sender_name,
               message_id=message.id, at=at, status="review", outcome=outcome)
     chain.version += 1
     outcome.added = 1
@@ -330,4 +378,4 @@ def reset_projection(session: Session) -> None:
     session.execute(delete(EntryRow))
     session.execute(delete(Chain))
     session.flush()
-    _known_cache.clear()
+    _chains.clear()

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from parsers.merge import entry_key, identity_of, line_hash
@@ -50,47 +50,78 @@ class ChainOutcome:
     problems: list[Problem] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ScopeProduct:
+    """What an order item needs of a product (a plain value: order scopes outlive sessions)."""
+
+    id: int
+    campaign_id: str
+    sku: str
+    price: Decimal
+    stock: Decimal | None
+
+
+@dataclass
+class ScopeData:
+    """The part of an order scope read from the database: products, price history, 截单."""
+
+    products: dict[str, ScopeProduct]  # by sku
+    closed_at: datetime | None = None  # the leader closed this group early (截单)
+    # product id → [(valid_from, price)], oldest first (valid_from None: from the start)
+    prices: dict[int, list[tuple[datetime | None, Decimal]]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, campaign_id: str | None, group_id: int) -> ScopeData:
+        """Products, their price history and the group's 截单 time, in one query."""
+        if campaign_id is None:
+            return cls({})
+        closed = select(CampaignGroup.closed_at).where(
+            CampaignGroup.campaign_id == campaign_id, CampaignGroup.group_id == group_id).scalar_subquery()
+        rows = session.execute(
+            select(ProductRow.id, ProductRow.sku, ProductRow.price, ProductRow.stock,
+                   ProductPrice.valid_from, ProductPrice.price, closed)
+            .outerjoin(ProductPrice, ProductPrice.product_id == ProductRow.id)
+            .where(ProductRow.campaign_id == campaign_id)
+            .order_by(ProductRow.id, ProductPrice.valid_from.is_not(None), ProductPrice.valid_from, ProductPrice.id)
+        ).all()
+        products: dict[str, ScopeProduct] = {}
+        prices: dict[int, list[tuple[datetime | None, Decimal]]] = {}
+        for product_id, sku, price, stock, valid_from, history_price, _closed in rows:
+            products[sku] = ScopeProduct(product_id, campaign_id, sku, price, stock)
+            if history_price is not None:
+                prices.setdefault(product_id, []).append((valid_from, history_price))
+        closed_at = rows[0][6] if rows else session.scalar(select(closed))
+        return cls(products, closed_at, prices)
+
+
 @dataclass
 class OrderScope:
     """What every item of one chain shares."""
 
     campaign: Campaign | None
     group: Group
-    products: dict[str, ProductRow]  # by sku
-    closed_at: datetime | None = None  # the leader closed this group early (截单)
-    # product id → [(valid_from, price)], oldest first (valid_from None: from the start)
-    prices: dict[int, list[tuple[datetime | None, Decimal]]] = field(default_factory=dict)
+    data: ScopeData
 
-    def price_at(self, product: ProductRow, when: datetime) -> Decimal:
+    @property
+    def products(self) -> dict[str, ScopeProduct]:
+        return self.data.products
+
+    @property
+    def closed_at(self) -> datetime | None:
+        return self.data.closed_at
+
+    def price_at(self, product: ScopeProduct, when: datetime) -> Decimal:
         """The product's price for an order first seen at `when`."""
         price = product.price
-        for valid_from, value in self.prices.get(product.id, ()):
+        for valid_from, value in self.data.prices.get(product.id, ()):
             if valid_from is None or valid_from <= when:
                 price = value
         return price
 
     @classmethod
     def of(cls, session: Session, chain: Chain, group: Group) -> OrderScope:
-        """Products, their price history and the group's 截单 time, in one query."""
         campaign = session.get(Campaign, chain.campaign_id) if chain.campaign_id else None
-        if campaign is None:
-            return cls(None, group, {})
-        closed = select(CampaignGroup.closed_at).where(
-            CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id == group.id).scalar_subquery()
-        rows = session.execute(
-            select(ProductRow, ProductPrice.valid_from, ProductPrice.price, closed)
-            .outerjoin(ProductPrice, ProductPrice.product_id == ProductRow.id)
-            .where(ProductRow.campaign_id == campaign.id)
-            .order_by(ProductRow.id, ProductPrice.valid_from.is_not(None), ProductPrice.valid_from, ProductPrice.id)
-        ).all()
-        products: dict[str, ProductRow] = {}
-        prices: dict[int, list[tuple[datetime | None, Decimal]]] = {}
-        for product, valid_from, price, _closed in rows:
-            products[product.sku] = product
-            if price is not None:
-                prices.setdefault(product.id, []).append((valid_from, price))
-        closed_at = rows[0][3] if rows else session.scalar(select(closed))
-        return cls(campaign, group, products, closed_at, prices)
+        return cls(campaign, group, ScopeData.load(session, campaign.id if campaign else None, group.id))
 
     def is_late(self, at: datetime) -> bool:
         if self.campaign is None:
@@ -98,22 +129,47 @@ class OrderScope:
         return at > self.campaign.deadline or (self.closed_at is not None and at > self.closed_at)
 
 
+@dataclass
+class WrittenEntry:
+    """An entry just inserted (by Core, so no ORM object exists): what callers read of it."""
+
+    id: int
+    author_id: str
+    author_name: str
+    member: str | None
+    address: str | None
+    raw: str
+    seq: int
+    line_hash: str
+    status: str
+    first_seen: datetime
+    missing: bool = False
+
+
+# Built once: the hot path inserts through Core, skipping the ORM's unit of work.
+_INSERT_ENTRY = insert(EntryRow.__table__)
+_INSERT_EVENT = insert(EntryEvent.__table__)
+_INSERT_ITEM = insert(OrderItem.__table__)
+
+
 def new_entry(
-    session: Session, chain: Chain, scope: OrderScope, entry: Entry, *, author_id: str,
+    session: Session, chain_id: int, scope: OrderScope, entry: Entry, *, author_id: str,
     author_name: str, message_id: int | None, at: datetime, status: str = "ok",
     outcome: ChainOutcome, known_keys: set[str] | None = None,
-) -> EntryRow:
-    row = EntryRow(
-        chain_id=chain.id, entry_key=_unique_key(session, chain.id, author_id, entry.raw, known_keys),
-        line_hash=line_hash(entry.raw),
-        author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
-        member=entry.member, address=entry.address, note=entry.note, paid=entry.paid,
-        status=status, first_seen=at, last_changed=at, first_message_id=message_id,
-    )
-    session.add(row)
-    session.flush()
-    session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind="created" if status == "ok" else status,
-                           actor_id=author_id, after=entry.raw, at=at))
+) -> WrittenEntry:
+    connection = session.connection()
+    hashed = line_hash(entry.raw)
+    entry_id = connection.execute(_INSERT_ENTRY, dict(
+        chain_id=chain_id, entry_key=_unique_key(session, chain_id, author_id, entry.raw, known_keys),
+        line_hash=hashed, author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
+        member=entry.member, address=entry.address, note=entry.note, paid=entry.paid, status=status,
+        missing=False, picked_up_at=None, first_seen=at, last_changed=at, first_message_id=message_id,
+    )).inserted_primary_key[0]
+    row = WrittenEntry(entry_id, author_id, author_name, entry.member, entry.address, entry.raw, entry.seq,
+                       hashed, status, at)
+    connection.execute(_INSERT_EVENT, dict(
+        entry_id=entry_id, message_id=message_id, kind="created" if status == "ok" else status,
+        actor_id=author_id, before=None, after=entry.raw, at=at))
     if status in ("ok", "review", "late"):
         # Late and review lines keep their items (not counted) so exports show what was asked.
         add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == "review",
@@ -140,8 +196,8 @@ def _unique_key(session: Session, chain_id: int, author_id: str, raw: str,
     return f"{base}-{taken}" if taken else base
 
 
-def add_items(session: Session, row: EntryRow, scope: OrderScope, entry: Entry, *, at: datetime,
-              outcome: ChainOutcome, review: bool = False, late: bool | None = None) -> None:
+def add_items(session: Session, row: EntryRow | WrittenEntry, scope: OrderScope, entry: Entry, *,
+              at: datetime, outcome: ChainOutcome, review: bool = False, late: bool | None = None) -> None:
     """Insert an entry's items: counted, waitlisted (over stock), late, review or unmatched.
 
     `late` None: late when `at` is past the campaign's deadline (or the group's 截单). The
@@ -150,21 +206,36 @@ def add_items(session: Session, row: EntryRow, scope: OrderScope, entry: Entry, 
     if late is None:
         late = scope.is_late(at) and not review
     name = row.member or row.author_name
+    rows: list[dict] = []
     for item in entry.items:
         product = scope.products.get(item.sku or "")
-        status = "review" if review else "late" if late else _stock_status(session, scope, product, item)
-        _insert_item(session, row, scope, item, product, status, at, REVIEW_REASON if review else None)
+        if review:
+            status = "review"
+        elif late:
+            status = "late"
+        else:
+            if product is not None and product.stock is not None:
+                _insert_items(session, rows)  # the stock count must see this entry's earlier items
+            status = _stock_status(session, product, item)
+        rows.append(_item_row(row, scope, item, product, status, at, REVIEW_REASON if review else None))
         if status == "waitlist":
             outcome.problems.append(Problem(row.author_id, name, status, item.text, item.name or ""))
         if product is None and not review and not late:
             outcome.problems.append(Problem(row.author_id, name, "unmatched", item.text, "商品不在本团"))
     for miss in entry.unmatched:
-        _insert_unmatched(session, row, scope, miss, at)
+        rows.append(_unmatched_row(row, scope, miss, at))
         if not review and not late:
             outcome.problems.append(Problem(row.author_id, name, "unmatched", miss.text, miss.reason))
+    _insert_items(session, rows)
 
 
-def _stock_status(session: Session, scope: OrderScope, product: ProductRow | None, item: Item) -> str:
+def _insert_items(session: Session, rows: list[dict]) -> None:
+    if rows:
+        session.connection().execute(_INSERT_ITEM, rows)
+        rows.clear()
+
+
+def _stock_status(session: Session, product: ScopeProduct | None, item: Item) -> str:
     if product is None or product.stock is None:
         return COUNTED
     # PostgreSQL: processes serving other groups of the campaign wait here, so two of them
@@ -183,11 +254,11 @@ def _qty(value: float) -> Decimal:
     return Decimal(str(value)).quantize(Decimal("0.001"))
 
 
-def _insert_item(session, row: EntryRow, scope: OrderScope, item: Item, product: ProductRow | None,
-                 status: str, at: datetime, reason: str | None = None) -> None:
+def _item_row(row: EntryRow | WrittenEntry, scope: OrderScope, item: Item, product: ScopeProduct | None,
+              status: str, at: datetime, reason: str | None = None) -> dict:
     price = scope.price_at(product, row.first_seen) if product is not None else Decimal("0")
     qty = _qty(item.qty)
-    session.add(OrderItem(
+    return dict(
         entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
         group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
         product_id=product.id if product else None, sku=item.sku, product_name=item.name,
@@ -195,16 +266,18 @@ def _insert_item(session, row: EntryRow, scope: OrderScope, item: Item, product:
         amount=(qty * price).quantize(Decimal("0.01")), status=status if product else "unmatched",
         score=item.score, reason=reason if product else "商品不在本团", first_seen=row.first_seen,
         last_changed=at,
-    ))
+    )
 
 
-def _insert_unmatched(session, row: EntryRow, scope: OrderScope, miss: Unmatched, at: datetime) -> None:
-    session.add(OrderItem(
+def _unmatched_row(row: EntryRow | WrittenEntry, scope: OrderScope, miss: Unmatched, at: datetime) -> dict:
+    return dict(
         entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
         group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
-        text=miss.text, qty=_qty(miss.qty or 1), unit=miss.unit, status="unmatched",
+        product_id=None, sku=None, product_name=None,
+        text=miss.text, qty=_qty(miss.qty or 1), unit=miss.unit, unit_price=Decimal("0"),
+        amount=Decimal("0"), status="unmatched", score=0.0,
         reason=miss.reason, first_seen=row.first_seen, last_changed=at,
-    ))
+    )
 
 
 def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, message_id: int | None,
