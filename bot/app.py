@@ -12,8 +12,9 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm import Session
 
 from bot import commands, texts
@@ -29,6 +30,7 @@ from storage import ingest
 from storage.models import Campaign, Group, MessageLog, ProductRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 CATALOG_CHECK = timedelta(seconds=60)  # a reloaded set-up takes effect within a minute
 
 
@@ -51,7 +53,7 @@ class App:
             return []
         with self._lock(msg.chat or f"private:{msg.sender}"):
             self._handle(msg)
-            if not self.send_replies:
+            if not self.send_replies or not self.outbox.may_have_due():
                 return []
             with self.ctx.sessions.begin() as session:
                 return self.outbox.take_due(session, self.ctx.now())
@@ -127,10 +129,10 @@ class App:
         if cached is not None:
             checked_at, campaign = cached
             if abs(at - checked_at) < CATALOG_CHECK and campaign.opens <= at <= campaign.deadline:
-                return session.merge(campaign, load=False)  # attach the copy we hold, no query
+                return campaign
         campaign = ingest.campaign_for_group(session, group, at)
         if campaign is not None and campaign.opens <= at <= campaign.deadline:
-            self._campaigns[group.id] = (at, campaign)
+            self._campaigns[group.id] = (at, _detached(campaign))
         else:
             self._campaigns.pop(group.id, None)
         return campaign
@@ -140,10 +142,10 @@ class App:
         绑定, forgets what is held)."""
         cached = self._groups.get(chat)
         if cached is not None and abs(at - cached[0]) < CATALOG_CHECK and cached[1].leader_id is not None:
-            return session.merge(cached[1], load=False)
+            return cached[1]
         group = ingest.group_for_chat(session, chat, chat_name)
         if group is not None:
-            self._groups[chat] = (at, group)
+            self._groups[chat] = (at, _detached(group))
         return group
 
     def forget_cached(self) -> None:
@@ -161,11 +163,7 @@ class App:
         if campaign is None:
             key: tuple = ("-",)
         else:
-            stamp = session.execute(
-                select(ProductRow.sku, ProductRow.name, ProductRow.price, ProductRow.unit)
-                .where(ProductRow.campaign_id == campaign.id).order_by(ProductRow.id)
-            ).all()
-            key = (campaign.id, tuple(stamp))
+            key = (campaign.id, tuple(session.execute(_CATALOG_STAMP, {"campaign": campaign.id}).all()))
         parser = self._parsers.get(key)
         if parser is None:
             catalog = ingest.catalog_of(session, campaign) if campaign is not None else None
@@ -176,6 +174,16 @@ class App:
         self._parsers.move_to_end(key)
         self._catalog_checked[campaign.id if campaign else "-"] = (now, key)
         return parser
+
+
+_CATALOG_STAMP = (select(ProductRow.sku, ProductRow.name, ProductRow.price, ProductRow.unit)
+                  .where(ProductRow.campaign_id == bindparam("campaign")).order_by(ProductRow.id))
+
+
+def _detached(obj: T) -> T:
+    """A copy of a row's columns to keep between sessions, read-only: the row itself stays in
+    its session and would be expired (unreadable) if that session rolled back."""
+    return type(obj)(**{attr.key: getattr(obj, attr.key) for attr in inspect(obj).mapper.column_attrs})
 
 
 class SilentOutbox(Outbox):

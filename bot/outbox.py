@@ -52,9 +52,13 @@ class Outbox:
             Outbox._known_used.add(memo)
         return used
 
+    def may_have_due(self) -> bool:
+        """False when this process has certainly nothing queued (no need to look)."""
+        return Outbox._maybe_pending
+
     def take_due(self, session: Session, now: datetime | None = None, *, force: bool = False) -> list[OutgoingText]:
         """What may be sent now, marked as sent. Group messages waiting together are merged."""
-        if not (force or Outbox._maybe_pending):
+        if not (force or self.may_have_due()):
             return []
         now = now or self.ctx.now()
         pending = session.scalars(

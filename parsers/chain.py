@@ -43,21 +43,20 @@ class ChainParser:
         for position in range(len(self._recent) - 1, -1, -1):
             extended = _extend(self._recent[position], text, self)
             if extended is not None:
-                # The extended copy takes its base's place: one remembered copy per chain.
+                # The extended copy takes its base's place: one remembered copy per chain
+                # (its base qualified, and the lines it adds name no author).
                 del self._recent[position]
-                self._remember(text, extended)
+                self._keep(text, extended)
                 return extended
         parsed = _parse(text, self)
-        self._remember(text, parsed)
+        if _extendable(text, parsed):
+            self._keep(text, parsed)
         return parsed
 
-    def _remember(self, text: str, parsed: ParsedMessage) -> None:
-        if not parsed.is_chain or not parsed.entries or parsed.sender or any(e.author for e in parsed.entries):
-            return
-        if _ends_with_entries(text, parsed):
-            self._recent.append(_Recent(text, parsed))
-            if len(self._recent) > RECENT_CHAINS:
-                del self._recent[: RECENT_CHAINS // 4]
+    def _keep(self, text: str, parsed: ParsedMessage) -> None:
+        self._recent.append(_Recent(text, parsed))
+        if len(self._recent) > RECENT_CHAINS:
+            del self._recent[: RECENT_CHAINS // 4]
 
     def context_for(self, products: list[Product]) -> EntryContext:
         key = tuple((p.sku, p.name, p.aliases, p.unit) for p in products)
@@ -86,8 +85,11 @@ class _Recent:
     parsed: ParsedMessage
 
 
-def _ends_with_entries(text: str, parsed: ParsedMessage) -> bool:
-    """True when the message's last line is its last entry (no tail note to step over)."""
+def _extendable(text: str, parsed: ParsedMessage) -> bool:
+    """Whether a later copy may be read as this one plus appended lines: a plain-text chain
+    (no native authors) whose last line is its last entry (no tail note to step over)."""
+    if not parsed.is_chain or not parsed.entries or parsed.sender or any(e.author for e in parsed.entries):
+        return False
     last_line = text.rstrip("\n").rsplit("\n", 1)[-1]
     m = INDEX_RE.match(normalize_line(last_line))
     return m is not None and int(m.group(1)) == parsed.entries[-1].seq

@@ -77,11 +77,15 @@ def _log_insert(dialect: str):
 
 
 def group_for_chat(session: Session, chat_id: str, chat_name: str | None = None) -> Group | None:
-    keys = [chat_id] + ([chat_name] if chat_name else [])
-    group = session.scalar(select(Group).where(Group.chat_id.in_(keys)).limit(1))
+    group = session.scalar(_GROUP_BY_CHAT, dict(chat=chat_id, name=chat_name or chat_id))
     if group is None and chat_name:
-        group = session.scalar(select(Group).where(Group.name == chat_name).limit(1))
+        group = session.scalar(_GROUP_BY_NAME, dict(name=chat_name))
     return group
+
+
+# Statements the bot runs for every message are built once.
+_GROUP_BY_CHAT = select(Group).where(Group.chat_id.in_([bindparam("chat"), bindparam("name")])).limit(1)
+_GROUP_BY_NAME = select(Group).where(Group.name == bindparam("name")).limit(1)
 
 
 def bind_group(session: Session, chat_id: str, chat_name: str | None, leader_id: str, at: datetime) -> Group:
@@ -106,17 +110,18 @@ def campaign_for_group(session: Session, group: Group, at: datetime) -> Campaign
     the nearest deadline; if none is, the one whose deadline passed most recently (so a
     line written after the deadline is kept as late rather than lost).
     """
-    in_group = or_(
-        Campaign.all_groups.is_(True),
-        Campaign.id.in_(select(CampaignGroup.campaign_id).where(CampaignGroup.group_id == group.id)),
-    )
-    base = select(Campaign).where(in_group, Campaign.opens <= at)
-    running = session.scalars(
-        base.where(Campaign.deadline >= at, Campaign.closed_at.is_(None)).order_by(Campaign.deadline).limit(1)
-    ).first()
-    if running is not None:
-        return running
-    return session.scalars(base.order_by(Campaign.deadline.desc()).limit(1)).first()
+    params = dict(group=group.id, at=at)
+    return session.scalar(_RUNNING_CAMPAIGN, params) or session.scalar(_LAST_CAMPAIGN, params)
+
+
+_OPENED_IN_GROUP = select(Campaign).where(
+    or_(Campaign.all_groups.is_(True),
+        Campaign.id.in_(select(CampaignGroup.campaign_id).where(CampaignGroup.group_id == bindparam("group")))),
+    Campaign.opens <= bindparam("at"),
+)
+_RUNNING_CAMPAIGN = (_OPENED_IN_GROUP.where(Campaign.deadline >= bindparam("at"), Campaign.closed_at.is_(None))
+                     .order_by(Campaign.deadline).limit(1))
+_LAST_CAMPAIGN = _OPENED_IN_GROUP.order_by(Campaign.deadline.desc()).limit(1)
 
 
 def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
