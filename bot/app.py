@@ -7,11 +7,12 @@ in the outbox → return what may be sent now.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 from sqlalchemy import bindparam, inspect, select
@@ -28,10 +29,10 @@ from bot.outbox import Outbox
 from parsers import ChainParser
 from storage import ingest
 from storage.models import Campaign, Group, MessageLog, ProductRow
+from storage.revision import setup_revision
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-CATALOG_CHECK = timedelta(seconds=60)  # a reloaded set-up takes effect within a minute
 
 
 class App:
@@ -41,10 +42,12 @@ class App:
         self._locks: dict[str, threading.Lock] = {}
         self._locks_guard = threading.Lock()
         self._parsers: OrderedDict[tuple, ChainParser] = OrderedDict()
-        self._catalog_checked: dict[str, tuple[datetime, tuple]] = {}
-        self._campaigns: dict[int, tuple[datetime, Campaign]] = {}
-        self._groups: dict[str, tuple[datetime, Group]] = {}
+        self._catalog_keys: dict[str, tuple] = {}  # campaign id → catalog stamp (parser key)
+        self._campaigns: dict[int, tuple[datetime, Campaign]] = {}  # group id → (valid until, campaign)
+        self._groups: dict[str, Group] = {}  # chat → bound group
+        self._setup_revision: int | None = None
         self.send_replies = True  # False while rebuilding: history is replayed silently
+        self._parser_built = False
 
     # --- entry point -----------------------------------------------------------------------
 
@@ -53,6 +56,9 @@ class App:
             return []
         with self._lock(msg.chat or f"private:{msg.sender}"):
             self._handle(msg)
+            if self._parser_built:
+                self._parser_built = False
+                _settle_memory()
             if not self.send_replies or not self.outbox.may_have_due():
                 return []
             with self.ctx.sessions.begin() as session:
@@ -104,7 +110,8 @@ class App:
         if turn.msg.chat is None:
             self._private(turn)
             return
-        group = self.group_for(turn.session, turn.msg.chat, turn.msg.chat_name, turn.at)
+        self._check_setup(turn.session)
+        group = self.group_for(turn.session, turn.msg.chat, turn.msg.chat_name)
         if group is None or group.leader_id is None:
             return  # nobody bound this group: stay silent
         campaign = self.campaign_for(turn.session, group, turn.at)
@@ -123,57 +130,73 @@ class App:
             self.outbox.enqueue(turn.session, reply, kind="command")
 
     def campaign_for(self, session: Session, group, at: datetime) -> Campaign | None:
-        """The group's campaign at this time. A running campaign found is reused for
-        CATALOG_CHECK while the time stays between its opening and its deadline."""
+        """The group's campaign at this time. A running campaign found is reused until its
+        deadline or the next opening of any campaign, whichever comes first (a set-up change
+        forgets it: see `_check_setup`)."""
         cached = self._campaigns.get(group.id)
-        if cached is not None:
-            checked_at, campaign = cached
-            if abs(at - checked_at) < CATALOG_CHECK and campaign.opens <= at <= campaign.deadline:
-                return campaign
+        if cached is not None and cached[1].opens <= at < cached[0]:
+            return cached[1]
         campaign = ingest.campaign_for_group(session, group, at)
         if campaign is not None and campaign.opens <= at <= campaign.deadline:
-            self._campaigns[group.id] = (at, _detached(campaign))
+            next_opening = ingest.next_campaign_opening(session, at)
+            until = min(campaign.deadline, next_opening) if next_opening else campaign.deadline
+            self._campaigns[group.id] = (until, _detached(campaign))
         else:
             self._campaigns.pop(group.id, None)
         return campaign
 
-    def group_for(self, session: Session, chat: str, chat_name: str | None, at: datetime) -> Group | None:
-        """The bound group of a chat, reused for CATALOG_CHECK (a private command, such as
-        绑定, forgets what is held)."""
+    def group_for(self, session: Session, chat: str, chat_name: str | None) -> Group | None:
+        """The bound group of a chat, reused until the set-up changes."""
         cached = self._groups.get(chat)
-        if cached is not None and abs(at - cached[0]) < CATALOG_CHECK and cached[1].leader_id is not None:
-            return cached[1]
+        if cached is not None:
+            return cached
         group = ingest.group_for_chat(session, chat, chat_name)
-        if group is not None:
-            self._groups[chat] = (at, _detached(group))
+        if group is not None and group.leader_id is not None:
+            self._groups[chat] = _detached(group)
         return group
+
+    def _check_setup(self, session: Session) -> None:
+        """Forget what is held of the set-up when it changed (in any process)."""
+        revision = setup_revision(session)
+        if revision != self._setup_revision:
+            self.forget_cached()
+            self._setup_revision = revision
 
     def forget_cached(self) -> None:
         self._groups.clear()
         self._campaigns.clear()
-        self._catalog_checked.clear()
+        self._catalog_keys.clear()
 
     def parser_for(self, session: Session, campaign: Campaign | None) -> ChainParser:
         """One parser per campaign catalog, so each chain line is read once. The catalog is
-        re-checked at most every CATALOG_CHECK (a reloaded set-up may change products)."""
-        now = self.ctx.now()
-        cached = self._catalog_checked.get(campaign.id if campaign else "-")
-        if cached is not None and abs(now - cached[0]) < CATALOG_CHECK and cached[1] in self._parsers:
-            return self._parsers[cached[1]]
-        if campaign is None:
-            key: tuple = ("-",)
-        else:
-            key = (campaign.id, tuple(session.execute(_CATALOG_STAMP, {"campaign": campaign.id}).all()))
+        looked at again after a set-up change; an unchanged one keeps its parser."""
+        campaign_id = campaign.id if campaign else "-"
+        key = self._catalog_keys.get(campaign_id)
+        if key is None or key not in self._parsers:
+            if campaign is None:
+                key = ("-",)
+            else:
+                key = (campaign.id, tuple(session.execute(_CATALOG_STAMP, {"campaign": campaign.id}).all()))
+            self._catalog_keys[campaign_id] = key
         parser = self._parsers.get(key)
         if parser is None:
             catalog = ingest.catalog_of(session, campaign) if campaign is not None else None
             parser = ChainParser(catalog)
             self._parsers[key] = parser
+            self._parser_built = True
             if len(self._parsers) > 64:
                 self._parsers.popitem(last=False)
         self._parsers.move_to_end(key)
-        self._catalog_checked[campaign.id if campaign else "-"] = (now, key)
         return parser
+
+
+def _settle_memory() -> None:
+    """Called once a new parser has read its first message. The tables parsing loads (jieba's
+    words, pinyin readings: about a million objects) live as long as the process; freezing
+    them keeps the collector's full passes, which otherwise stall a message for ~100 ms on
+    this machine class, to what was made since."""
+    gc.collect()
+    gc.freeze()
 
 
 _CATALOG_STAMP = (select(ProductRow.sku, ProductRow.name, ProductRow.price, ProductRow.unit)

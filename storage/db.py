@@ -16,6 +16,8 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
+import storage.revision  # noqa: F401  (its flush hook bumps the set-up revision)
+
 DEFAULT_URL = "sqlite:///jielong.db"
 _upgraded: set[str] = set()
 _lock = threading.Lock()

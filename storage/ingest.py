@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import bindparam, delete, event, or_, select, update
+from sqlalchemy import bindparam, delete, event, func, or_, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
@@ -42,6 +42,7 @@ from storage.orders import (
     new_entry,
     update_entry,
 )
+from storage.revision import setup_revision
 
 FREE_CHAIN = "__free__"  # pseudo-chain holding free-text orders of a campaign in a group
 
@@ -124,6 +125,14 @@ _RUNNING_CAMPAIGN = (_OPENED_IN_GROUP.where(Campaign.deadline >= bindparam("at")
 _LAST_CAMPAIGN = _OPENED_IN_GROUP.order_by(Campaign.deadline.desc()).limit(1)
 
 
+def next_campaign_opening(session: Session, after: datetime) -> datetime | None:
+    """When the next campaign (of any group) opens after this time."""
+    return session.scalar(_NEXT_OPENING, dict(after=after))
+
+
+_NEXT_OPENING = select(func.min(Campaign.opens)).where(Campaign.opens > bindparam("after"))
+
+
 def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
     rows = session.scalars(
         select(ProductRow).where(ProductRow.campaign_id == campaign.id).order_by(ProductRow.position, ProductRow.id)
@@ -137,10 +146,10 @@ def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
 
 @dataclass
 class _ChainState:
-    """What merging a copy into one chain needs, kept between messages: its known lines, the
-    keys in use and its order scope (products, prices, 截单). Valid while `chains.version`
-    equals `version`: every change to the chain's entries, and every change to its campaign's
-    products, prices or 截单 (see `chains_changed`), bumps it."""
+    """What merging a copy into one chain needs, kept between messages: its known lines and
+    the keys in use, valid while `chains.version` equals `version` (every change to the
+    chain's entries bumps it), and its order scope (products, prices, 截单), valid while the
+    set-up revision equals `revision`."""
 
     chain_id: int
     version: int
@@ -149,6 +158,7 @@ class _ChainState:
     # needs no query to stay unique
     keys: set[str]
     scope: ScopeData
+    revision: int
 
 
 class _ChainCache:
@@ -181,6 +191,10 @@ class _ChainCache:
             if len(self._data) > self._size:
                 self._data.popitem(last=False)
         self._data.move_to_end(cache_key)
+        revision = setup_revision(session)
+        if state.revision != revision:
+            state.scope = ScopeData.load(session, campaign.id if campaign else None, group.id)
+            state.revision = revision
         stale = session.identity_map.get(identity_key(Chain, state.chain_id))
         if stale is not None:
             session.expire(stale)  # its version moved under the ORM
@@ -217,7 +231,8 @@ def _load_state(session: Session, group: Group, campaign: Campaign | None, full_
     rows = session.scalars(select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id)).all()
     return _ChainState(chain.id, version, KnownIndex(_known_line(row) for row in rows),
                        {row.entry_key.split("-", 1)[0] for row in rows},
-                       ScopeData.load(session, campaign.id if campaign else None, group.id))
+                       ScopeData.load(session, campaign.id if campaign else None, group.id),
+                       setup_revision(session))
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -228,15 +243,6 @@ def _forget_uncommitted(session: Session, _previous) -> None:
 @event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
     session.info.pop(_TOUCHED, None)
-
-
-def chains_changed(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> None:
-    """The campaign's products, prices or 截单 changed: chains holding its orders must read
-    their order scope again (in every process)."""
-    stmt = update(_CHAINS).where(_CHAINS.c.campaign_id == campaign_id)
-    if group_ids is not None:
-        stmt = stmt.where(_CHAINS.c.group_id.in_(group_ids))
-    session.execute(stmt.values(version=_CHAINS.c.version + 1))
 
 
 def _known_line(row: EntryRow | WrittenEntry) -> KnownLine:

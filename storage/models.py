@@ -277,3 +277,13 @@ class Outbox(Base):
     kind: Mapped[str] = mapped_column(String(32), default="reply")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SetupRevision(Base):
+    """One counter, bumped by every change to the set-up (platform, leaders, groups, campaigns,
+    products, prices, 截单): what each process caches of the set-up stays valid while it
+    holds (see storage.revision)."""
+
+    __tablename__ = "setup_revision"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
-from storage.ingest import campaign_for_group, chains_changed
+from storage.ingest import campaign_for_group
 from storage.models import (
     Adjustment,
     Admin,
@@ -214,7 +214,6 @@ def close_campaign(session: Session, campaign_id: str, group_ids: list[int], at:
         if row.closed_at is None:
             row.closed_at = at
     session.flush()
-    chains_changed(session, campaign_id, group_ids)
 
 
 def is_closed(session: Session, campaign: Campaign, group_id: int, at: datetime) -> bool:

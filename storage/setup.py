@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.ingest import chains_changed
 from storage.models import (
     Admin,
     Campaign,
@@ -285,4 +284,3 @@ def _apply_campaign(session: Session, spec: CampaignSpec, at: datetime) -> None:
             session.add(ProductPrice(product_id=row.id, price=product.price, valid_from=at))
         row.name, row.price, row.unit = product.name, product.price, product.unit
         row.aliases, row.stock, row.position = list(product.aliases), product.stock, position
-    chains_changed(session, spec.id)

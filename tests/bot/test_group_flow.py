@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 
 from bot import texts
 from bot.events import IncomingMessage
+from storage.db import open_db
 from storage.models import EntryRow, MessageLog, OrderItem
-from tests.conftest import GROUP, at
+from storage.setup import apply_setup, load_setup_text
+from tests.conftest import GROUP, at, demo_setup_text
 
 HEAD = "#接龙\n周三水果团\n例 3栋502 王姐 西瓜1个\n\n"
 L1 = "1. 3栋502 王姐 麒麟西瓜2个 阳光玫瑰一串"
@@ -178,3 +180,21 @@ def test_invited_into_a_bound_group_greets_once(app, chat, loaded) -> None:
     chat.wait(timedelta(minutes=5))
     assert app.joined("room9@chatroom", GROUP) == []
     assert app.joined("room8@chatroom", "没人管的群") == []
+
+
+def test_a_set_up_loaded_by_another_process_applies_to_the_next_message(chat, loaded, db_url) -> None:
+    chat.group(GROUP, "wxid_wang", "王姐", chain(L1), at=at(25, 9, 5))
+    changed = demo_setup_text().replace("price = 15", "price = 18").replace(
+        '[[campaigns.products]]\nsku = "JZ01"',
+        '[[campaigns.products]]\nsku = "MT01"\nname = "水蜜桃"\nprice = 20\nunit = "斤"\n\n'
+        '[[campaigns.products]]\nsku = "JZ01"', 1)
+    other = open_db(db_url)  # `jielong load` in another process, seconds later
+    with other.begin() as session:
+        apply_setup(session, load_setup_text(changed), at=at(25, 9, 5, 10))
+    other.kw["bind"].dispose()
+    chat.group(GROUP, "wxid_chen", "小陈", chain(L1, "2. 小陈 水蜜桃2斤 西瓜1个"), at=at(25, 9, 5, 30))
+    with loaded() as session:
+        rows = session.execute(select(OrderItem.member_id, OrderItem.sku, OrderItem.unit_price)
+                               .where(OrderItem.sku.in_(("XG01", "MT01"))).order_by(OrderItem.id)).all()
+    assert [(m, s, float(p)) for m, s, p in rows] == [
+        ("wxid_wang", "XG01", 15), ("wxid_chen", "MT01", 20), ("wxid_chen", "XG01", 18)]
