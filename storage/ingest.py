@@ -19,6 +19,7 @@ from sqlalchemy.orm.util import identity_key
 
 from parsers.merge import KnownIndex, KnownLine, diff_copy
 from parsers.model import Entry, Item, ParsedMessage, Product, Unmatched
+from storage.fast import FastStatement
 from storage.models import (
     Adjustment,
     Campaign,
@@ -60,21 +61,21 @@ def record_message(
     values = dict(platform=platform, message_id=message_id, chat_id=chat_id, chat_name=chat_name,
                   sender_id=sender_id, sender_name=sender_name, text=text, sent_at=sent_at,
                   received_at=received_at)
-    connection = session.connection()
-    new_id = connection.execute(_log_insert(connection.dialect.name), values).scalar()
-    if new_id is None:
+    inserted = _log_insert(session.get_bind().dialect.name).fetch_one(session, values)
+    if inserted is None:
         return None
-    return MessageLog(id=new_id, **values)
+    return MessageLog(id=inserted[0], **values)
 
 
 @cache
-def _log_insert(dialect: str):
+def _log_insert(dialect: str) -> FastStatement:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     table = MessageLog.__table__
-    return insert(table).on_conflict_do_nothing(index_elements=["platform", "message_id"]).returning(table.c.id)
+    return FastStatement(
+        insert(table).on_conflict_do_nothing(index_elements=["platform", "message_id"]).returning(table.c.id))
 
 
 def group_for_chat(session: Session, chat_id: str, chat_name: str | None = None) -> Group | None:
@@ -180,10 +181,9 @@ class _ChainCache:
         full_key = chain_key_of(campaign, key)
         cache_key = (str(session.get_bind().url), group.id, full_key)
         session.info.setdefault(_TOUCHED, set()).add(cache_key)
-        connection = session.connection()
         state = self._data.get(cache_key)
-        if state is not None and connection.execute(_BUMP_IF_CURRENT, dict(
-                chain=state.chain_id, seen=state.version, message=message.id)).rowcount == 1:
+        if state is not None and _BUMP_IF_CURRENT.execute(session, dict(
+                chain=state.chain_id, seen=state.version, message=message.id)) == 1:
             state.version += 1
         else:
             state = _load_state(session, group, campaign, full_key, title, message)
@@ -211,12 +211,12 @@ class _ChainCache:
 _chains = _ChainCache()
 _TOUCHED = "jielong.known_chains"
 _CHAINS = Chain.__table__
-_BUMP_IF_CURRENT = (
+_BUMP_IF_CURRENT = FastStatement(
     update(_CHAINS)
     .where(_CHAINS.c.id == bindparam("chain"), _CHAINS.c.version == bindparam("seen"))
     .values(version=_CHAINS.c.version + 1, last_message_id=bindparam("message"))
 )
-_BUMP = (
+_BUMP = FastStatement(
     update(_CHAINS).where(_CHAINS.c.id == bindparam("chain"))
     .values(version=_CHAINS.c.version + 1, last_message_id=bindparam("message"))
     .returning(_CHAINS.c.version)
@@ -227,7 +227,7 @@ def _load_state(session: Session, group: Group, campaign: Campaign | None, full_
                 message: MessageLog) -> _ChainState:
     chain = chain_for(session, group, campaign, full_key, title, message)
     # Bump (and so lock, on PostgreSQL) before reading the entries: no writer slips between.
-    version = session.connection().execute(_BUMP, dict(chain=chain.id, message=message.id)).scalar_one()
+    version = _BUMP.fetch_one(session, dict(chain=chain.id, message=message.id))[0]
     rows = session.scalars(select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id)).all()
     return _ChainState(chain.id, version, KnownIndex(_known_line(row) for row in rows),
                        {row.entry_key.split("-", 1)[0] for row in rows},

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from parsers.merge import entry_key, identity_of, line_hash
 from parsers.model import Entry, Item, Unmatched
+from storage.fast import FastStatement
 from storage.models import (
     Campaign,
     CampaignGroup,
@@ -147,9 +148,9 @@ class WrittenEntry:
 
 
 # Built once: the hot path inserts through Core, skipping the ORM's unit of work.
-_INSERT_ENTRY = insert(EntryRow.__table__)
-_INSERT_EVENT = insert(EntryEvent.__table__)
-_INSERT_ITEM = insert(OrderItem.__table__)
+_INSERT_ENTRY = FastStatement(insert(EntryRow.__table__).returning(EntryRow.__table__.c.id))
+_INSERT_EVENT = FastStatement(insert(EntryEvent.__table__))
+_INSERT_ITEM = FastStatement(insert(OrderItem.__table__))
 
 
 def new_entry(
@@ -157,17 +158,16 @@ def new_entry(
     author_name: str, message_id: int | None, at: datetime, status: str = "ok",
     outcome: ChainOutcome, known_keys: set[str] | None = None,
 ) -> WrittenEntry:
-    connection = session.connection()
     hashed = line_hash(entry.raw)
-    entry_id = connection.execute(_INSERT_ENTRY, dict(
+    entry_id = _INSERT_ENTRY.fetch_one(session, dict(
         chain_id=chain_id, entry_key=_unique_key(session, chain_id, author_id, entry.raw, known_keys),
         line_hash=hashed, author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
         member=entry.member, address=entry.address, note=entry.note, paid=entry.paid, status=status,
         missing=False, picked_up_at=None, first_seen=at, last_changed=at, first_message_id=message_id,
-    )).inserted_primary_key[0]
+    ))[0]
     row = WrittenEntry(entry_id, author_id, author_name, entry.member, entry.address, entry.raw, entry.seq,
                        hashed, status, at)
-    connection.execute(_INSERT_EVENT, dict(
+    _INSERT_EVENT.execute(session, dict(
         entry_id=entry_id, message_id=message_id, kind="created" if status == "ok" else status,
         actor_id=author_id, before=None, after=entry.raw, at=at))
     if status in ("ok", "review", "late"):
@@ -231,7 +231,7 @@ def add_items(session: Session, row: EntryRow | WrittenEntry, scope: OrderScope,
 
 def _insert_items(session: Session, rows: list[dict]) -> None:
     if rows:
-        session.connection().execute(_INSERT_ITEM, rows)
+        _INSERT_ITEM.execute_many(session, rows)
         rows.clear()
 
 

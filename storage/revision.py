@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session
 
+from storage.fast import FastStatement
 from storage.models import (
     Admin,
     Campaign,
@@ -26,7 +27,7 @@ from storage.models import (
 
 SETUP_CLASSES = (Platform, Admin, Leader, Group, Campaign, CampaignGroup, ProductRow, ProductPrice)
 _TABLE = SetupRevision.__table__
-_READ = select(_TABLE.c.value).where(_TABLE.c.id == 1)
+_READ = FastStatement(select(_TABLE.c.value).where(_TABLE.c.id == 1))
 _BUMP = update(_TABLE).where(_TABLE.c.id == 1).values(value=_TABLE.c.value + 1)
 _MEMO = "jielong.setup_revision"
 
@@ -35,7 +36,8 @@ def setup_revision(session: Session) -> int:
     """The current revision (0 on a database that never had a set-up change)."""
     value = session.info.get(_MEMO)
     if value is None:
-        value = session.connection().execute(_READ).scalar() or 0
+        row = _READ.fetch_one(session, {})
+        value = row[0] if row else 0
         session.info[_MEMO] = value
     return value
 
