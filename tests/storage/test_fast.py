@@ -1,0 +1,56 @@
+"""FastStatement stores exactly what SQLAlchemy's own execution stores (types, constants)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import bindparam, insert, select, update
+
+from storage.fast import FastStatement
+from storage.models import MessageLog, OrderItem
+from tests.storage.helpers import Feed, line, load
+from tests.storage.helpers import at as at_hour
+
+WHEN = datetime(2026, 11, 24, 20, 1, 5, 123456, tzinfo=UTC)
+
+
+def test_rows_read_back_the_same_as_through_sqlalchemy(sessions):
+    table = MessageLog.__table__
+    fast = FastStatement(insert(table).returning(table.c.id))
+    values = dict(platform="p", chat_id=None, chat_name="群", sender_id="wxid_a", sender_name="王姐",
+                  text="1. 王姐 西瓜2个", sent_at=WHEN, received_at=WHEN)
+    with sessions.begin() as session:
+        fast_id = fast.fetch_one(session, {**values, "message_id": "fast"})[0]
+        session.execute(insert(table).values(**values, message_id="core"))
+    with sessions() as session:
+        rows = {r.message_id: r for r in session.scalars(select(MessageLog))}
+    assert rows["fast"].id == fast_id
+    columns = [c.key for c in table.c if c.key not in ("id", "message_id")]
+    assert [getattr(rows["fast"], c) for c in columns] == [getattr(rows["core"], c) for c in columns]
+    assert rows["fast"].sent_at == WHEN
+
+
+def test_constants_in_the_statement_and_row_counts(sessions):
+    load(sessions)
+    Feed(sessions).chain("wxid_wang", [line(1, "王姐", ("XG01", 2))], at_hour(10))
+    items = OrderItem.__table__
+    fast = FastStatement(update(items).where(items.c.member_id == bindparam("member"))
+                         .values(qty=items.c.qty + Decimal("0.5")))
+    with sessions.begin() as session:
+        assert fast.execute(session, {"member": "wxid_wang"}) == 1
+        assert fast.execute(session, {"member": "nobody"}) == 0
+    with sessions() as session:
+        assert session.scalar(select(OrderItem.qty)) == Decimal("2.5")
+
+
+def test_many_rows_in_one_call_and_rolled_back_with_the_session(sessions):
+    table = MessageLog.__table__
+    fast = FastStatement(insert(table))
+    rows = [dict(platform="p", message_id=f"m{k}", chat_id=None, chat_name=None, sender_id="a", sender_name="",
+                 text="t", sent_at=WHEN, received_at=WHEN) for k in range(3)]
+    with sessions() as session:
+        fast.execute_many(session, rows)
+        assert len(session.scalars(select(MessageLog.id)).all()) == 3
+        session.rollback()
+        assert session.scalars(select(MessageLog.id)).all() == []
