@@ -147,7 +147,7 @@ class WrittenEntry:
     missing: bool = False
 
 
-# Built once: the hot path inserts through Core, skipping the ORM's unit of work.
+# Built once: the hot path inserts on the DB-API cursor, skipping the ORM's unit of work.
 _INSERT_ENTRY = FastStatement(insert(EntryRow.__table__).returning(EntryRow.__table__.c.id))
 _INSERT_EVENT = FastStatement(insert(EntryEvent.__table__))
 _INSERT_ITEM = FastStatement(insert(OrderItem.__table__))
@@ -258,26 +258,26 @@ def _item_row(row: EntryRow | WrittenEntry, scope: OrderScope, item: Item, produ
               status: str, at: datetime, reason: str | None = None) -> dict:
     price = scope.price_at(product, row.first_seen) if product is not None else Decimal("0")
     qty = _qty(item.qty)
-    return dict(
-        entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
-        group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
-        product_id=product.id if product else None, sku=item.sku, product_name=item.name,
-        text=item.text, qty=qty, unit=item.unit, unit_price=price,
-        amount=(qty * price).quantize(Decimal("0.01")), status=status if product else "unmatched",
-        score=item.score, reason=reason if product else "商品不在本团", first_seen=row.first_seen,
-        last_changed=at,
-    )
+    return _item_values(
+        row, scope, at, product_id=product.id if product else None, sku=item.sku, product_name=item.name,
+        text=item.text, qty=qty, unit=item.unit, unit_price=price, amount=(qty * price).quantize(Decimal("0.01")),
+        status=status if product else "unmatched", score=item.score,
+        reason=reason if product else "商品不在本团")
 
 
 def _unmatched_row(row: EntryRow | WrittenEntry, scope: OrderScope, miss: Unmatched, at: datetime) -> dict:
-    return dict(
-        entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
-        group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
-        product_id=None, sku=None, product_name=None,
-        text=miss.text, qty=_qty(miss.qty or 1), unit=miss.unit, unit_price=Decimal("0"),
-        amount=Decimal("0"), status="unmatched", score=0.0,
-        reason=miss.reason, first_seen=row.first_seen, last_changed=at,
-    )
+    return _item_values(
+        row, scope, at, product_id=None, sku=None, product_name=None, text=miss.text, qty=_qty(miss.qty or 1),
+        unit=miss.unit, unit_price=Decimal("0"), amount=Decimal("0"), status="unmatched", score=0.0,
+        reason=miss.reason)
+
+
+def _item_values(row: EntryRow | WrittenEntry, scope: OrderScope, at: datetime, **item) -> dict:
+    """An order_items row: what every item of the entry shares, then the item's own values
+    (every call passes the same keys, so one prepared insert serves them all)."""
+    return dict(entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
+                group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
+                first_seen=row.first_seen, last_changed=at, **item)
 
 
 def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, message_id: int | None,
