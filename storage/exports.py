@@ -20,11 +20,25 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TextIO
 
-from sqlalchemy import String, Text, case, cast, func, literal, select, type_coerce
+from sqlalchemy import (
+    LargeBinary,
+    String,
+    Text,
+    bindparam,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import UnaryExpression
+from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
 
 from storage.models import Campaign, EntryRow, Group, OrderItem, ProductRow
+from storage.readahead import read_ahead
 from storage.reports import member_orders, plain_number, statements
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -123,16 +137,24 @@ def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> i
     return write_csv(out, columns, rows())
 
 
-def _filtered(query, flt: ExportFilter):
+def _filtered(query, flt: ExportFilter, indexed: bool = True):
+    column = (lambda c: c) if indexed else _unindexed
     if flt.campaign:
-        query = query.where(OrderItem.campaign_id == flt.campaign)
+        query = query.where(column(OrderItem.campaign_id) == flt.campaign)
     if flt.leader:
-        query = query.where(OrderItem.leader_id == flt.leader)
+        query = query.where(column(OrderItem.leader_id) == flt.leader)
     if flt.start:
-        query = query.where(OrderItem.first_seen >= flt.start)
+        query = query.where(column(OrderItem.first_seen) >= flt.start)
     if flt.end:
-        query = query.where(OrderItem.first_seen < flt.end)
+        query = query.where(column(OrderItem.first_seen) < flt.end)
     return query
+
+
+def _unindexed(column):
+    """`+column`, the same value, but SQLite no longer answers the condition from an index:
+    a chunk of rows in id order is then read along the table, not sorted out of every
+    matching index entry again for each chunk."""
+    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
 
 
 def order_rows(session: Session, flt: ExportFilter, tz) -> Iterator[Sequence]:
@@ -181,7 +203,7 @@ def _order_cells(dialect: str, offset: int | None) -> list:
     ]
 
 
-def _order_query(cells: list, flt: ExportFilter):
+def _order_query(cells: list, flt: ExportFilter, indexed: bool = True):
     return _filtered(
         select(*cells)
         .join(EntryRow, EntryRow.id == OrderItem.entry_id)
@@ -190,6 +212,7 @@ def _order_query(cells: list, flt: ExportFilter):
         # cost more than the whole export.
         .order_by(OrderItem.id),
         flt,
+        indexed,
     )
 
 
@@ -201,21 +224,20 @@ _SEP, _ROW = "\x1f", "\x1e"
 _NEEDS_CARE = re.compile('[,"\r\n]|[\x1e\x1f][=+\\-@\t]')
 _CELLS = 17
 
+# A chunk of the orders export: its row count, and either its CSV bytes ready to write or
+# its rows one by one (a joined line, or the cells of a row whose text holds a separator).
+_Chunk = tuple[int, "bytes | list[str | Sequence]"]
+
 
 def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000) -> int:
     """The orders export, each row joined by the database (SQLite with a zone without
-    daylight saving, or PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    offset = _fixed_offset(tz)
-    if dialect == "postgresql":
-        # to_char prints times in the session's zone: this transaction's only.
-        session.execute(select(func.set_config("TimeZone", tz.key, True)))
-    cells = [func.coalesce(cast(c, Text) if dialect == "postgresql" else c, "", type_=String)
-             for c in _order_cells(dialect, offset)]
-    joined = cells[0]
-    for cell in cells[1:]:
-        joined = joined.op("||")(literal(_SEP, String)).op("||")(cell)
-    query = _order_query([OrderItem.id, type_coerce(joined, NullType())], flt)
+    daylight saving, or PostgreSQL). The next chunk is read on a second thread while this
+    one is written."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        chunks = _postgres_chunks(connection, flt, tz, size)
+    else:
+        chunks = _sqlite_chunks(connection, flt, _fixed_offset(tz), size)
     header = "\ufeff" + ",".join(ORDER_COLUMNS) + "\r\n"
     # Checks and replacements run on UTF-8 bytes (an ASCII byte never occurs inside a
     # multi-byte character), where searching is memchr-fast; a UTF-8 file gets them as is.
@@ -226,28 +248,76 @@ def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, si
         out.flush()
         raw.write(header.encode())
     count = 0
-    if dialect == "postgresql":
-        result = session.connection().execute(query, execution_options={"yield_per": size})
-        chunks = result.partitions(size)
-    else:
-        # Straight from the driver's cursor: plain tuples, no Row objects.
-        result = session.connection().execute(query)
-        chunks = iter(lambda: result.cursor.fetchmany(size), [])
+    for rows, chunk in read_ahead(chunks, name="orders-export"):
+        if isinstance(chunk, bytes):
+            data = chunk.replace(b"\x1f", b",").replace(b"\x1e", b"\r\n") + b"\r\n"
+        else:
+            data = _careful_lines(chunk).encode()
+        if raw is None:
+            out.write(data.decode())
+        else:
+            raw.write(data)
+        count += rows
+    return count
+
+
+def _sqlite_chunks(connection, flt: ExportFilter, offset: int, size: int) -> Iterator[_Chunk]:
+    """Chunks of `size` rows in id order, each fetched as one value (SQLite's group_concat):
+    one statement step a chunk instead of one a row, so the reading thread keeps the GIL
+    released while SQLite works."""
+    # Every chunk is read in one read transaction: the export is one snapshot of the
+    # database however long it takes.
+    if not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN")
+    first, last = connection.execute(_filtered(select(func.min(OrderItem.id), func.max(OrderItem.id)), flt)).one()
+    if first is None:
+        return
+    cells = _order_cells("sqlite", offset)
+    rows = _order_query([OrderItem.id.label("id"), _joined_line(cells, "sqlite").label("line")], flt,
+                        indexed=False).where(OrderItem.id > bindparam("after"), OrderItem.id <= bindparam("upto"))
+    chunk = rows.limit(size).subquery()
+    # As a BLOB: the driver hands over UTF-8 bytes as they are, no decoding and encoding again.
+    text = type_coerce(cast(func.group_concat(chunk.c.line, _ROW), LargeBinary), NullType())
+    chunk_query = select(func.count(), func.max(chunk.c.id), text)
+    after = first - 1
+    while after < last:
+        count, upto, data = connection.execute(chunk_query, {"after": after, "upto": last}).one()
+        if not count:
+            return
+        if _plain(data, count):
+            yield count, data
+        else:
+            lines = connection.execute(rows, {"after": after, "upto": upto}).all()
+            yield count, _careful_rows(connection, lines, "sqlite", offset)
+        after = upto
+
+
+def _postgres_chunks(connection, flt: ExportFilter, tz, size: int) -> Iterator[_Chunk]:
+    """Chunks of `size` rows from one server-side cursor (one statement: one snapshot)."""
+    # to_char prints times in the session's zone: this transaction's only.
+    connection.execute(select(func.set_config("TimeZone", tz.key, True)))
+    line = _joined_line(_order_cells("postgresql", None), "postgresql")
+    result = connection.execute(_order_query([OrderItem.id, line], flt), execution_options={"yield_per": size})
     try:
-        for chunk in chunks:
-            data = _ROW.join([line for _id, line in chunk]).encode()
-            if _plain(data, len(chunk)):
-                data = data.replace(b"\x1f", b",").replace(b"\x1e", b"\r\n") + b"\r\n"
+        for lines in result.partitions(size):
+            data = _ROW.join([line for _id, line in lines]).encode()
+            if _plain(data, len(lines)):
+                yield len(lines), data
             else:
-                data = _careful_lines(session, chunk, dialect, offset).encode()
-            if raw is None:
-                out.write(data.decode())
-            else:
-                raw.write(data)
-            count += len(chunk)
+                yield len(lines), _careful_rows(connection, lines, "postgresql", None)
     finally:
         result.close()
-    return count
+
+
+def _joined_line(cells: list, dialect: str):
+    """The cells of a row in one string, joined by the unit separator (NULL as empty)."""
+    if dialect == "sqlite":
+        # One printf call instead of a chain of ||: a third less work in SQLite.
+        return type_coerce(func.printf(_SEP.join(["%s"] * len(cells)), *cells), NullType())
+    joined = func.coalesce(cast(cells[0], Text), "", type_=String)
+    for cell in cells[1:]:
+        joined = joined.op("||")(literal(_SEP, String)).op("||")(func.coalesce(cast(cell, Text), "", type_=String))
+    return type_coerce(joined, NullType())
 
 
 def _utf8_buffer(out: TextIO):
@@ -270,21 +340,31 @@ def _plain(data: bytes, rows: int) -> bool:
     return not any(ch in data and (b"\x1f" + ch in data or b"\x1e" + ch in data) for ch in _FORMULA_BYTES)
 
 
-def _careful_lines(session: Session, chunk, dialect: str, offset: int | None) -> str:
-    """A chunk row by row: plain rows as they are, others through the csv module and
-    `safe_cell`; a row whose text holds a separator is read again cell by cell."""
+def _careful_rows(connection, lines, dialect: str, offset: int | None) -> list[str | Sequence]:
+    """A chunk's rows as `_careful_lines` takes them: each joined line, except that a row whose
+    text holds a separator is read again cell by cell."""
+    rows: list[str | Sequence] = []
+    for item_id, line in lines:
+        if line.count(_SEP) == _CELLS - 1 and _ROW not in line:
+            rows.append(line)
+        else:
+            rows.append(connection.execute(
+                _order_query(_order_cells(dialect, offset), ExportFilter()).where(OrderItem.id == item_id)).one())
+    return rows
+
+
+def _careful_lines(rows: list[str | Sequence]) -> str:
+    """CSV for rows that are not all plain: plain lines as they are, the others through the
+    csv module and `safe_cell`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    for item_id, line in chunk:
-        if line.count(_SEP) == _CELLS - 1 and _ROW not in line:
-            if _NEEDS_CARE.search(line) is None and line[:1] not in FORMULA_START:
-                buffer.write(line.replace(_SEP, ",") + "\r\n")
-            else:
-                writer.writerow([safe_cell(cell) for cell in line.split(_SEP)])
-            continue
-        row = session.connection().execute(
-            _order_query(_order_cells(dialect, offset), ExportFilter()).where(OrderItem.id == item_id)).one()
-        writer.writerow([safe_cell(cell) for cell in row])
+    for row in rows:
+        if not isinstance(row, str):
+            writer.writerow([safe_cell(cell) for cell in row])
+        elif _NEEDS_CARE.search(row) is None and row[:1] not in FORMULA_START:
+            buffer.write(row.replace(_SEP, ",") + "\r\n")
+        else:
+            writer.writerow([safe_cell(cell) for cell in row.split(_SEP)])
     return buffer.getvalue()
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import update
 
 from storage.exports import (
     ORDER_COLUMNS,
@@ -16,9 +17,12 @@ from storage.exports import (
     STATEMENT_COLUMNS,
     ExportFilter,
     export,
+    order_chunks,
     safe_cell,
     write_chunks,
+    write_orders_joined,
 )
+from storage.models import OrderItem
 from tests.storage.helpers import GROUP, GROUP2, SETUP, TZ, Feed, at, line, load
 
 SECOND = SETUP + """
@@ -180,3 +184,56 @@ def test_a_utf8_file_gets_the_same_csv_as_text(db, tmp_path, flt):
         export(session, "orders", out, flt, TZ)
     assert path.read_bytes().decode("utf-8") == text
     assert text.endswith("\r\n")
+
+
+@pytest.fixture
+def separators(db):
+    """One more order whose member and address hold the export's own cell and row separators."""
+    Feed(db, GROUP2, prefix="g3-").chain(
+        "wxid_sun", [line(1, "钱姨", ("XG01", 4)), line(2, "孙\x1f=叔", ("PT01", 1), address="5栋\x1e2")], at(12))
+    return db
+
+
+def joined(sessions, flt: ExportFilter, size: int) -> str:
+    out = io.StringIO()
+    with sessions() as session:
+        write_orders_joined(session, out, flt, TZ, size=size)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 5000])
+@pytest.mark.parametrize("flt", [ExportFilter(), ExportFilter(leader="wxid_zhou"), ExportFilter(start=at(10, 5)),
+                                 ExportFilter(campaign="fruit-1124", end=at(11))],
+                         ids=["all", "leader", "from", "campaign-to"])
+def test_the_joined_orders_export_equals_the_csv_module_at_any_chunk_size(separators, flt, size):
+    reference = io.StringIO()
+    with separators() as session:
+        write_chunks(reference, ORDER_COLUMNS, order_chunks(session, flt, TZ))
+    assert joined(separators, flt, size) == reference.getvalue()
+
+
+def test_cells_holding_a_separator_come_out_whole(separators):
+    rows = list(csv.DictReader(io.StringIO(joined(separators, ExportFilter(leader="wxid_zhou"), 1)[1:])))
+    assert [(r["member"], r["address"], r["sku"]) for r in rows] == [
+        ("钱姨", "", "XG01"), ("孙\x1f=叔", "5栋\x1e2", "PT01")]
+
+
+def test_the_orders_export_is_one_snapshot_while_orders_keep_changing(db):
+    class ChangeAfterFirstRow(io.StringIO):
+        writes = 0
+
+        def write(self, text):
+            self.writes += 1
+            if self.writes == 2:  # header, then the first row; the last row is not read yet
+                with db.begin() as other:
+                    other.execute(update(OrderItem).where(OrderItem.member_id == "wxid_qian")
+                                  .values(status="cancelled"))
+            return super().write(text)
+
+    out = ChangeAfterFirstRow()
+    with db() as session:
+        assert write_orders_joined(session, out, ExportFilter(), TZ, size=1) == 5
+    rows = list(csv.DictReader(io.StringIO(out.getvalue()[1:])))
+    assert (rows[-1]["member_id"], rows[-1]["status"]) == ("wxid_qian", "ok")
+    _text, now = run(db, "orders")
+    assert now[-1]["status"] == "cancelled"
