@@ -1,12 +1,13 @@
 """CSV exports for admins: orders, pickup, procurement, statements.
 
 UTF-8 with a BOM so Excel opens Chinese text correctly; any text cell a spreadsheet would
-run as a formula is prefixed with a quote. Rows stream from the database (yield_per), so
-a million order items never sit in memory at once.
+run as a formula is prefixed with a quote. Rows stream from the database in chunks, so a
+million order items never sit in memory at once.
 
 The orders export is the big one (a row per order item): the database formats every cell
-(numbers, local times, formula neutralisation) so Python only hands rows to the csv writer;
-that keeps a million rows within a few seconds.
+(numbers, local times) and joins each row into one string, on SQLite a whole chunk of rows
+into one value. Python only turns separators into commas, while a second thread reads the
+next chunk. That keeps a million rows within a few seconds.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from sqlalchemy import (
     case,
     cast,
     func,
-    literal,
     select,
     type_coerce,
 )
@@ -37,6 +37,7 @@ from sqlalchemy.sql.elements import UnaryExpression
 from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
 
+from storage.fast import FastStatement
 from storage.models import Campaign, EntryRow, Group, OrderItem, ProductRow
 from storage.readahead import read_ahead
 from storage.reports import member_orders, plain_number, statements
@@ -226,7 +227,7 @@ _CELLS = 17
 
 # A chunk of the orders export: its row count, and either its CSV bytes ready to write or
 # its rows one by one (a joined line, or the cells of a row whose text holds a separator).
-_Chunk = tuple[int, "bytes | list[str | Sequence]"]
+_Chunk = tuple[int, bytes | list[str | Sequence]]
 
 
 def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000) -> int:
@@ -273,7 +274,7 @@ def _sqlite_chunks(connection, flt: ExportFilter, offset: int, size: int) -> Ite
     if first is None:
         return
     cells = _order_cells("sqlite", offset)
-    rows = _order_query([OrderItem.id.label("id"), _joined_line(cells, "sqlite").label("line")], flt,
+    rows = _order_query([OrderItem.id.label("id"), _printf_line(cells).label("line")], flt,
                         indexed=False).where(OrderItem.id > bindparam("after"), OrderItem.id <= bindparam("upto"))
     chunk = rows.limit(size).subquery()
     # As a BLOB: the driver hands over UTF-8 bytes as they are, no decoding and encoding again.
@@ -288,36 +289,67 @@ def _sqlite_chunks(connection, flt: ExportFilter, offset: int, size: int) -> Ite
             yield count, data
         else:
             lines = connection.execute(rows, {"after": after, "upto": upto}).all()
-            yield count, _careful_rows(connection, lines, "sqlite", offset)
+            yield count, _careful_rows(connection, lines, offset)
         after = upto
 
 
 def _postgres_chunks(connection, flt: ExportFilter, tz, size: int) -> Iterator[_Chunk]:
-    """Chunks of `size` rows from one server-side cursor (one statement: one snapshot)."""
+    """Chunks of `size` rows from one COPY (one statement: one snapshot). COPY hands over each
+    row as the bytes of its text, cells joined by the unit separator: no Python object per
+    cell, a third of the time a cursor takes."""
     # to_char prints times in the session's zone: this transaction's only.
     connection.execute(select(func.set_config("TimeZone", tz.key, True)))
-    line = _joined_line(_order_cells("postgresql", None), "postgresql")
-    result = connection.execute(_order_query([OrderItem.id, line], flt), execution_options={"yield_per": size})
-    try:
-        for lines in result.partitions(size):
-            data = _ROW.join([line for _id, line in lines]).encode()
-            if _plain(data, len(lines)):
-                yield len(lines), data
-            else:
-                yield len(lines), _careful_rows(connection, lines, "postgresql", None)
-    finally:
-        result.close()
+    sql, params = FastStatement(_order_query(_order_cells("postgresql", None), flt)).bound(connection.dialect)
+    copy_sql = f"COPY ({sql}) TO STDOUT (FORMAT text, DELIMITER E'\\x1f', NULL '')"
+    with connection.connection.cursor() as cursor, cursor.copy(copy_sql, params) as copy:
+        lines: list = []
+        for line in copy:
+            lines.append(line)
+            if len(lines) == size:
+                yield _copied_chunk(lines)
+                lines = []
+        if lines:
+            yield _copied_chunk(lines)
 
 
-def _joined_line(cells: list, dialect: str):
-    """The cells of a row in one string, joined by the unit separator (NULL as empty)."""
-    if dialect == "sqlite":
-        # One printf call instead of a chain of ||: a third less work in SQLite.
-        return type_coerce(func.printf(_SEP.join(["%s"] * len(cells)), *cells), NullType())
-    joined = func.coalesce(cast(cells[0], Text), "", type_=String)
-    for cell in cells[1:]:
-        joined = joined.op("||")(literal(_SEP, String)).op("||")(func.coalesce(cast(cell, Text), "", type_=String))
-    return type_coerce(joined, NullType())
+def _copied_chunk(lines: list) -> _Chunk:
+    """COPY's lines (each ending in LF) as a chunk. COPY writes a backslash before any
+    backslash, control character or separator inside a value, so a chunk without one splits
+    plainly; the others are unescaped line by line."""
+    data = b"".join(lines)
+    if b"\\" not in data:
+        joined = data[:-1].replace(b"\n", _ROW.encode())
+        if _plain(joined, len(lines)):
+            return len(lines), joined
+    text = data.decode()
+    return len(lines), [line if "\\" not in line else _copied_cells(line) for line in text.split("\n")[:-1]]
+
+
+_COPY_TOKEN = re.compile("\\\\(.)|\x1f", re.S)
+_COPY_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _copied_cells(line: str) -> list[str]:
+    """The cells of one COPY text line: split at separators that are not escaped, escapes undone."""
+    cells, parts, start = [], [], 0
+    for token in _COPY_TOKEN.finditer(line):
+        parts.append(line[start:token.start()])
+        escaped = token.group(1)
+        if escaped is None:
+            cells.append("".join(parts))
+            parts = []
+        else:
+            parts.append(_COPY_ESCAPES.get(escaped, escaped))
+        start = token.end()
+    parts.append(line[start:])
+    cells.append("".join(parts))
+    return cells
+
+
+def _printf_line(cells: list):
+    """The cells of a row in one string, joined by the unit separator; SQLite's printf prints
+    NULL as empty, and one call costs a third less than a chain of ||."""
+    return type_coerce(func.printf(_SEP.join(["%s"] * len(cells)), *cells), NullType())
 
 
 def _utf8_buffer(out: TextIO):
@@ -340,7 +372,7 @@ def _plain(data: bytes, rows: int) -> bool:
     return not any(ch in data and (b"\x1f" + ch in data or b"\x1e" + ch in data) for ch in _FORMULA_BYTES)
 
 
-def _careful_rows(connection, lines, dialect: str, offset: int | None) -> list[str | Sequence]:
+def _careful_rows(connection, lines, offset: int) -> list[str | Sequence]:
     """A chunk's rows as `_careful_lines` takes them: each joined line, except that a row whose
     text holds a separator is read again cell by cell."""
     rows: list[str | Sequence] = []
@@ -349,7 +381,7 @@ def _careful_rows(connection, lines, dialect: str, offset: int | None) -> list[s
             rows.append(line)
         else:
             rows.append(connection.execute(
-                _order_query(_order_cells(dialect, offset), ExportFilter()).where(OrderItem.id == item_id)).one())
+                _order_query(_order_cells("sqlite", offset), ExportFilter()).where(OrderItem.id == item_id)).one())
     return rows
 
 

@@ -53,6 +53,13 @@ class FastStatement:
         cursor.executemany(sql, [_processed(row, processors, constants) for row in rows])
         cursor.close()
 
+    def bound(self, dialect: Dialect, params: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """The SQL in the driver's parameter style and its values, processed as SQLAlchemy would
+        process them: for a driver call SQLAlchemy does not make, such as PostgreSQL's COPY."""
+        params = params or {}
+        sql, processors, constants = self._prepare(dialect, tuple(params))
+        return sql, _processed(params, processors, constants)
+
     def _prepare(self, dialect: Dialect, keys: tuple[str, ...]):
         key = (dialect.name, keys)
         prepared = self._prepared.get(key)

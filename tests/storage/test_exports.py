@@ -16,6 +16,7 @@ from storage.exports import (
     PROCUREMENT_COLUMNS,
     STATEMENT_COLUMNS,
     ExportFilter,
+    _copied_cells,
     export,
     order_chunks,
     safe_cell,
@@ -188,9 +189,11 @@ def test_a_utf8_file_gets_the_same_csv_as_text(db, tmp_path, flt):
 
 @pytest.fixture
 def separators(db):
-    """One more order whose member and address hold the export's own cell and row separators."""
+    """Two more orders: member and address hold the export's own cell and row separators, or
+    what PostgreSQL's COPY escapes (backslash, line break, tab)."""
     Feed(db, GROUP2, prefix="g3-").chain(
-        "wxid_sun", [line(1, "钱姨", ("XG01", 4)), line(2, "孙\x1f=叔", ("PT01", 1), address="5栋\x1e2")], at(12))
+        "wxid_sun", [line(1, "钱姨", ("XG01", 4)), line(2, "孙\x1f=叔", ("PT01", 1), address="5栋\x1e2"),
+                     line(3, "周\\叔\n二楼", ("JZ01", 1), address="\t6栋\\")], at(12))
     return db
 
 
@@ -215,7 +218,17 @@ def test_the_joined_orders_export_equals_the_csv_module_at_any_chunk_size(separa
 def test_cells_holding_a_separator_come_out_whole(separators):
     rows = list(csv.DictReader(io.StringIO(joined(separators, ExportFilter(leader="wxid_zhou"), 1)[1:])))
     assert [(r["member"], r["address"], r["sku"]) for r in rows] == [
-        ("钱姨", "", "XG01"), ("孙\x1f=叔", "5栋\x1e2", "PT01")]
+        ("钱姨", "", "XG01"), ("孙\x1f=叔", "5栋\x1e2", "PT01"), ("周\\叔\n二楼", "'\t6栋\\", "JZ01")]
+
+
+@pytest.mark.parametrize(("line", "cells"), [
+    ("a\x1fb\x1f", ["a", "b", ""]),
+    ("a\\\x1fb\x1fc", ["a\x1fb", "c"]),
+    ("a\\\\\x1fb", ["a\\", "b"]),
+    ("\\n\\r\\t\\b\\f\\v", ["\n\r\t\b\f\v"]),
+], ids=["plain", "escaped-separator", "escaped-backslash-then-separator", "control-characters"])
+def test_copy_text_lines_split_into_cells(line, cells):
+    assert _copied_cells(line) == cells
 
 
 def test_the_orders_export_is_one_snapshot_while_orders_keep_changing(db):

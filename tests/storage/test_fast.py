@@ -54,3 +54,19 @@ def test_many_rows_in_one_call_and_rolled_back_with_the_session(sessions):
         assert len(session.scalars(select(MessageLog.id)).all()) == 3
         session.rollback()
         assert session.scalars(select(MessageLog.id)).all() == []
+
+
+def test_bound_sql_and_values_run_on_the_driver_as_sqlalchemy_would(sessions):
+    table = MessageLog.__table__
+    values = dict(platform="p", message_id="m1", chat_id=None, chat_name="群", sender_id="wxid_a",
+                  sender_name="王姐", text="1. 王姐 西瓜2个", sent_at=WHEN, received_at=WHEN)
+    with sessions.begin() as session:
+        session.execute(insert(table).values(**values))
+    query = select(table.c.message_id).where(table.c.sent_at >= WHEN, table.c.sender_id == bindparam("who"))
+    with sessions() as session:
+        connection = session.connection()
+        sql, params = FastStatement(query).bound(connection.dialect, {"who": "wxid_a"})
+        cursor = connection.connection.cursor()
+        cursor.execute(sql, params)
+        # on SQLite the time only matches once processed into the stored text form
+        assert cursor.fetchall() == [("m1",)]
