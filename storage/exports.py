@@ -158,12 +158,6 @@ def _unindexed(column):
     return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
 
 
-def order_rows(session: Session, flt: ExportFilter, tz) -> Iterator[Sequence]:
-    """One row per order item (cells as `write_chunks` takes them)."""
-    for chunk in order_chunks(session, flt, tz):
-        yield from chunk
-
-
 def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> Iterator[Sequence[Sequence]]:
     """The orders export in chunks of rows. The database formats numbers and local times
     and hands back raw values (no per-value conversion in Python)."""
@@ -225,8 +219,9 @@ _SEP, _ROW = "\x1f", "\x1e"
 _NEEDS_CARE = re.compile('[,"\r\n]|[\x1e\x1f][=+\\-@\t]')
 _CELLS = 17
 
-# A chunk of the orders export: its row count, and either its CSV bytes ready to write or
-# its rows one by one (a joined line, or the cells of a row whose text holds a separator).
+# A chunk of the orders export: its row count, and either its rows' bytes, cells and rows
+# joined by the separators, or its rows one by one (a joined line, or the cells of a row
+# that does not split plainly at the separators).
 _Chunk = tuple[int, bytes | list[str | Sequence]]
 
 
