@@ -40,7 +40,7 @@ from sqlalchemy.types import NullType
 from storage.fast import FastStatement
 from storage.models import Campaign, EntryRow, Group, OrderItem, ProductRow
 from storage.readahead import read_ahead
-from storage.reports import member_orders, plain_number, statements
+from storage.reports import member_orders, plain_number, statement_periods, statements
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 KINDS = ("orders", "pickup", "procurement", "statements")
@@ -455,11 +455,16 @@ def procurement_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
 
 
 def statement_rows(session: Session, flt: ExportFilter, tz) -> Iterator[tuple]:
-    start = flt.start or datetime(2000, 1, 1, tzinfo=tz)
-    end = flt.end or datetime(2100, 1, 1, tzinfo=tz)
-    for s in statements(session, start, end, leader_id=flt.leader):
-        yield (s.leader_id, s.leader, start.date().isoformat(), end.date().isoformat(), s.orders, s.gmv,
-               s.adjustments, s.commission_rate, s.commission, s.payable)
+    """One row per leader and calendar month (month-end reconciliation), within --from/--to;
+    without them, every month from the first order or adjustment to the last."""
+    for start, end in statement_periods(session, tz, flt.start, flt.end, flt.leader):
+        for s in statements(session, start, end, leader_id=flt.leader):
+            yield (s.leader_id, s.leader, _day_text(start, tz), _day_text(end, tz), s.orders, s.gmv,
+                   s.adjustments, s.commission_rate, s.commission, s.payable)
+
+
+def _day_text(moment: datetime, tz) -> str:
+    return moment.astimezone(tz).date().isoformat()
 
 
 def _campaign_ids(session: Session, flt: ExportFilter) -> list[str]:

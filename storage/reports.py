@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import and_, func, select, update
@@ -268,6 +268,55 @@ def apply_shortage(session: Session, campaign_id: str, group_ids: list[int], sku
 
 
 # --- money -------------------------------------------------------------------------------------
+
+
+def month_span(year: int, month: int, tz) -> tuple[datetime, datetime]:
+    """The first instant of a calendar month in the platform's zone, and of the next."""
+    return datetime(year, month, 1, tzinfo=tz), datetime(year + month // 12, month % 12 + 1, 1, tzinfo=tz)
+
+
+def monthly_periods(start: datetime, end: datetime, tz) -> list[tuple[datetime, datetime]]:
+    """[start, end) cut at the first instant of each month in between."""
+    periods = []
+    while start < end:
+        upto = min(end, _month_of(start, tz)[1])
+        periods.append((start, upto))
+        start = upto
+    return periods
+
+
+def statement_periods(session: Session, tz, start: datetime | None = None, end: datetime | None = None,
+                      leader_id: str | None = None) -> list[tuple[datetime, datetime]]:
+    """The months that statements cover, cut by [start, end) where given. A bound not given is
+    the month of the first (or last) counted order or adjustment; none at all: no period."""
+    if start is None or end is None:
+        first, last = _activity_span(session, leader_id)
+        if first is None:
+            if start is None and end is None:
+                return []
+            first = last = start or end - timedelta(microseconds=1)
+        if start is None:
+            start = _month_of(first if end is None else min(first, end - timedelta(microseconds=1)), tz)[0]
+        if end is None:
+            end = _month_of(max(last, start), tz)[1]
+    return monthly_periods(start, end, tz)
+
+
+def _month_of(moment: datetime, tz) -> tuple[datetime, datetime]:
+    local = moment.astimezone(tz)
+    return month_span(local.year, local.month, tz)
+
+
+def _activity_span(session: Session, leader_id: str | None) -> tuple[datetime | None, datetime | None]:
+    """The first and last moment that counts in a statement: an ok item first seen, an adjustment."""
+    items = select(func.min(OrderItem.first_seen), func.max(OrderItem.first_seen)).where(OrderItem.status == "ok")
+    adjustments = select(func.min(Adjustment.at), func.max(Adjustment.at))
+    if leader_id is not None:
+        items = items.where(OrderItem.leader_id == leader_id)
+        adjustments = adjustments.where(Adjustment.leader_id == leader_id)
+    moments = [m for pair in (session.execute(items).one(), session.execute(adjustments).one()) for m in pair
+               if m is not None]
+    return (min(moments), max(moments)) if moments else (None, None)
 
 
 def commission_rate(session: Session, leader: Leader) -> Decimal:

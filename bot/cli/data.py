@@ -77,7 +77,10 @@ def _day(value: str | None, tz: ZoneInfo, what: str) -> datetime | None:
 @click.option("--to", "end", help="To this day (exclusive), YYYY-MM-DD.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
 def export_command(kind, db_url, campaign, leader, start, end, out_path) -> None:
-    """Export orders, pickup lists, procurement totals or leader statements as CSV."""
+    """Export orders, pickup lists, procurement totals or leader statements as CSV.
+
+    Statements have one row per leader and calendar month (cut at --from/--to); without
+    dates they cover every month from the first order to the last."""
     sessions = open_sessions(db_url)
     with sessions() as session:
         tz = ZoneInfo(platform(session).timezone)

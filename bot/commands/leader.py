@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import select
@@ -22,6 +22,7 @@ from storage.reports import (
     leader_statement,
     mark_picked_up,
     member_orders,
+    month_span,
     plain_number,
     product_totals,
     unpicked,
@@ -247,8 +248,7 @@ def month_bounds(text: str | None, now: datetime, tz) -> tuple[datetime, datetim
             return None
         if not 1 <= month <= 12:
             return None
-    start = datetime.combine(datetime(year, month, 1).date(), time(0), tzinfo=tz)
-    end = datetime.combine(datetime(year + (month == 12), month % 12 + 1, 1).date(), time(0), tzinfo=tz)
+    start, end = month_span(year, month, tz)
     return start, end, f"{month}月"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +24,7 @@ from storage.exports import (
     write_chunks,
     write_orders_joined,
 )
-from storage.models import OrderItem
+from storage.models import Adjustment, OrderItem
 from tests.storage.helpers import GROUP, GROUP2, SETUP, TZ, Feed, at, line, load
 
 SECOND = SETUP + """
@@ -167,6 +168,77 @@ def test_statements(db):
     ]
     _text, one = run(db, "statements", ExportFilter(leader="wxid_zhou"))
     assert [r["leader_id"] for r in one] == ["wxid_zhou"]
+
+
+DECEMBER = """
+[[campaigns]]
+id = "fruit-1203"
+title = "周三水果团"
+opens = 2026-12-03T09:00:00+08:00
+deadline = 2026-12-03T22:00:00+08:00
+[[campaigns.products]]
+sku = "XG01"
+name = "麒麟西瓜"
+price = 16
+unit = "个"
+"""
+
+
+def december(hour: int) -> datetime:
+    return datetime(2026, 12, 3, hour, tzinfo=TZ)
+
+
+@pytest.fixture
+def two_months(db):
+    load(db, SECOND + DECEMBER)
+    Feed(db, prefix="dec-").chain("wxid_wang", [line(1, "王姐", ("XG01", 1))], december(10))
+    return db
+
+
+def _periods(rows: list[dict]) -> list[tuple]:
+    return [(r["leader_id"], r["from"], r["to"], r["orders"], r["gmv"]) for r in rows]
+
+
+def test_statements_without_dates_have_one_period_per_month_with_orders(two_months):
+    _text, rows = run(two_months, "statements")
+    assert _periods(rows) == [
+        ("wxid_li", "2026-11-01", "2026-12-01", "3", "79.75"),
+        ("wxid_zhou", "2026-11-01", "2026-12-01", "1", "60"),
+        ("wxid_li", "2026-12-01", "2027-01-01", "1", "16"),
+        ("wxid_zhou", "2026-12-01", "2027-01-01", "0", "0"),
+    ]
+
+
+def test_statements_cut_the_given_range_at_month_ends(two_months):
+    _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_li", start=at(0, day=20),
+                                                             end=datetime(2026, 12, 10, tzinfo=TZ)))
+    assert _periods(rows) == [("wxid_li", "2026-11-20", "2026-12-01", "3", "79.75"),
+                              ("wxid_li", "2026-12-01", "2026-12-10", "1", "16")]
+    _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_li", start=december(0)))
+    assert _periods(rows) == [("wxid_li", "2026-12-03", "2027-01-01", "1", "16")]
+    _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_li", end=december(0)))
+    assert _periods(rows) == [("wxid_li", "2026-11-01", "2026-12-01", "3", "79.75"),
+                              ("wxid_li", "2026-12-01", "2026-12-03", "0", "0")]
+
+
+def test_statements_of_a_leader_cover_that_leaders_months(two_months):
+    _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_zhou"))
+    assert _periods(rows) == [("wxid_zhou", "2026-11-01", "2026-12-01", "1", "60")]
+
+
+def test_a_month_with_only_an_adjustment_has_a_statement(db):
+    with db.begin() as session:
+        session.add(Adjustment(leader_id="wxid_zhou", campaign_id="fruit-1124", amount=Decimal("-15"),
+                               reason="缺货 麒麟西瓜×1", at=december(9)))
+    _text, rows = run(db, "statements", ExportFilter(leader="wxid_zhou"))
+    assert [(r["from"], r["orders"], r["gmv"], r["adjustments"]) for r in rows] == [
+        ("2026-11-01", "1", "60", "0"), ("2026-12-01", "0", "0", "-15")]
+
+
+def test_statements_of_an_empty_platform_are_the_header(sessions):
+    load(sessions)
+    text, rows = run(sessions, "statements")
+    assert rows == [] and text == "\ufeff" + ",".join(STATEMENT_COLUMNS) + "\r\n"
 
 
 def test_times_in_a_zone_with_daylight_saving(db):

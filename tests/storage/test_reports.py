@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -20,6 +22,8 @@ from storage.reports import (
     leader_statement,
     mark_picked_up,
     member_orders,
+    month_span,
+    monthly_periods,
     platform_totals,
     product_totals,
     unpicked,
@@ -142,3 +146,26 @@ def test_groups_are_isolated(db):
     with db() as session:
         other = session.scalar(select(Group.id).where(Group.name == GROUP2))
         assert [r.member_id for r in member_orders(session, CAMPAIGN, [other])] == ["wxid_qian"]
+
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(("start", "end", "expected"), [
+    ((2026, 11, 20), (2026, 11, 25), [((2026, 11, 20), (2026, 11, 25))]),
+    ((2026, 11, 1), (2026, 12, 1), [((2026, 11, 1), (2026, 12, 1))]),
+    ((2026, 11, 20), (2027, 1, 10), [((2026, 11, 20), (2026, 12, 1)), ((2026, 12, 1), (2027, 1, 1)),
+                                     ((2027, 1, 1), (2027, 1, 10))]),
+    ((2026, 11, 20), (2026, 11, 20), []),
+], ids=["inside-a-month", "a-whole-month", "over-a-new-year", "empty"])
+def test_monthly_periods_cut_at_month_starts(start, end, expected):
+    def day(d):
+        return datetime(*d, tzinfo=BERLIN)
+    assert monthly_periods(day(start), day(end), BERLIN) == [(day(a), day(b)) for a, b in expected]
+
+
+def test_a_month_in_a_zone_with_daylight_saving_starts_at_local_midnight():
+    start, end = month_span(2026, 3, BERLIN)
+    assert (start.utcoffset().total_seconds(), end.utcoffset().total_seconds()) == (3600, 7200)
+    assert (end.astimezone(UTC) - start.astimezone(UTC)).total_seconds() == 31 * 86400 - 3600  # clocks go forward
+    assert month_span(2026, 12, BERLIN)[1] == datetime(2027, 1, 1, tzinfo=BERLIN)
