@@ -12,7 +12,7 @@ import time
 import weakref
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Insert, Table, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -29,6 +29,16 @@ def database_url(url: str | None = None) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def insert_unless_present(dialect: str, table: Table, keys: list[str]) -> Insert:
+    """INSERT … ON CONFLICT (keys) DO NOTHING: where two writers create the same row at once,
+    the second waits for the first (PostgreSQL) and keeps its row instead of failing."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
 def make_engine(url: str | None = None) -> Engine:

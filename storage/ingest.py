@@ -19,6 +19,7 @@ from sqlalchemy.orm.util import identity_key
 
 from parsers.merge import KnownIndex, KnownLine, diff_copy
 from parsers.model import Entry, Item, ParsedMessage, Product, Unmatched
+from storage.db import insert_unless_present
 from storage.fast import FastStatement
 from storage.models import (
     Adjustment,
@@ -69,13 +70,8 @@ def record_message(
 
 @cache
 def _log_insert(dialect: str) -> FastStatement:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     table = MessageLog.__table__
-    return FastStatement(
-        insert(table).on_conflict_do_nothing(index_elements=["platform", "message_id"]).returning(table.c.id))
+    return FastStatement(insert_unless_present(dialect, table, ["platform", "message_id"]).returning(table.c.id))
 
 
 def group_for_chat(session: Session, chat_id: str, chat_name: str | None = None) -> Group | None:
@@ -258,13 +254,17 @@ def chain_key_of(campaign: Campaign | None, key: str) -> str:
 def chain_for(session: Session, group: Group, campaign: Campaign | None, full_key: str, title: str | None,
               message: MessageLog) -> Chain:
     """The chain row for a key (campaign id prefixed), created when first seen."""
-    chain = session.scalar(select(Chain).where(Chain.group_id == group.id, Chain.chain_key == full_key))
+    query = select(Chain).where(Chain.group_id == group.id, Chain.chain_key == full_key)
+    chain = session.scalar(query)
     if chain is None:
-        chain = Chain(group_id=group.id, campaign_id=campaign.id if campaign else None, chain_key=full_key,
-                      title=(title or "")[:500], first_message_id=message.id, created_at=message.sent_at,
-                      version=0)
-        session.add(chain)
-        session.flush()
+        # Another process may be creating this chain at this very moment (a new chain's first
+        # copies, posted within a second): then its row is the chain, and this message is
+        # applied to it rather than failing on the unique key.
+        session.execute(insert_unless_present(session.get_bind().dialect.name, Chain.__table__,
+                                              ["group_id", "chain_key"]).values(
+            group_id=group.id, campaign_id=campaign.id if campaign else None, chain_key=full_key,
+            title=(title or "")[:500], first_message_id=message.id, created_at=message.sent_at, version=0))
+        chain = session.scalar(query)
     return chain
 
 

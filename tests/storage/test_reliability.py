@@ -1,17 +1,19 @@
-"""Nothing doubled, nothing lost: a crash in the middle of a replay, and two processes writing
-different groups into one PostgreSQL database at once."""
+"""Nothing doubled, nothing lost: a crash in the middle of a replay, two processes writing
+different groups into one PostgreSQL database at once, two writers starting the same chain."""
 
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from storage.db import open_db
-from storage.models import MessageLog
-from tests.storage.helpers import GROUP, GROUP2, load, projection
-from tests.storage.scenario import apply_all, apply_copy, busy_chain
+from storage.models import Chain, EntryRow, MessageLog
+from tests.storage.helpers import GROUP, GROUP2, at, line, load, projection
+from tests.storage.scenario import Copy, apply_all, apply_copy, busy_chain
 
 COPIES = busy_chain(GROUP, "a")
 
@@ -96,3 +98,45 @@ def test_two_processes_writing_different_groups_at_once_equal_one_after_the_othe
         child.join(180)
     assert [c.exitcode for c in children] == [0, 0]
     assert _result(pg_url) == _result(sequential)
+
+
+def _wait_for_a_lock_wait(sessions, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    with sessions() as session:
+        while time.monotonic() < deadline:
+            waiting = session.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+            session.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second writer never waited for the first")
+
+
+def test_two_writers_starting_the_same_chain_at_once_both_land_in_it(pg_url):
+    """Two copies of a brand-new chain, each in its own transaction at the same moment (two
+    processes, or two bots in one group): the second waits for the first's chain and joins it."""
+    sessions = open_db(pg_url)
+    load(sessions)
+    first = Copy("new-1", GROUP, "wxid_wang", at(10), [line(1, "王姐", ("XG01", 2))])
+    second = Copy("new-2", GROUP, "wxid_si", at(10), [line(1, "李四", ("PT01", 1))])
+    failures: list[BaseException] = []
+
+    def apply_second() -> None:
+        try:
+            with sessions.begin() as session:
+                apply_copy(session, second)
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            failures.append(exc)
+
+    with sessions.begin() as session:
+        apply_copy(session, first)  # the chain row exists, uncommitted
+        writer = threading.Thread(target=apply_second)
+        writer.start()
+        _wait_for_a_lock_wait(sessions)
+    writer.join(30)
+    assert failures == []
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Chain)) == 1
+        assert sorted(session.scalars(select(EntryRow.author_id))) == ["wxid_si", "wxid_wang"]
+    sessions.kw["bind"].dispose()
