@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from datetime import datetime
 from importlib import resources
@@ -40,6 +41,20 @@ def _pg_available() -> str | None:
         return None
     except Exception as exc:  # noqa: BLE001 - any failure means: no server here
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc.__class__.__name__}"
+
+
+def wait_for_a_lock_wait(sessions, timeout: float = 10) -> None:
+    """Until some session of this PostgreSQL database waits on a lock held by another."""
+    deadline = time.monotonic() + timeout
+    with sessions() as session:
+        while time.monotonic() < deadline:
+            waiting = session.scalar(text("SELECT count(*) FROM pg_stat_activity "
+                                          "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
+            session.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second writer never waited for the first")
 
 
 @pytest.fixture(scope="session")

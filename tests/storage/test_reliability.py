@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
-import time
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from storage.db import open_db
 from storage.models import Chain, EntryRow, MessageLog
+from tests.conftest import wait_for_a_lock_wait
 from tests.storage.helpers import GROUP, GROUP2, at, line, load, projection
 from tests.storage.scenario import Copy, apply_all, apply_copy, busy_chain
 
@@ -100,19 +100,6 @@ def test_two_processes_writing_different_groups_at_once_equal_one_after_the_othe
     assert _result(pg_url) == _result(sequential)
 
 
-def _wait_for_a_lock_wait(sessions, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    with sessions() as session:
-        while time.monotonic() < deadline:
-            waiting = session.scalar(text("SELECT count(*) FROM pg_stat_activity "
-                                          "WHERE datname = current_database() AND wait_event_type = 'Lock'"))
-            session.rollback()
-            if waiting:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the second writer never waited for the first")
-
-
 def test_two_writers_starting_the_same_chain_at_once_both_land_in_it(pg_url):
     """Two copies of a brand-new chain, each in its own transaction at the same moment (two
     processes, or two bots in one group): the second waits for the first's chain and joins it."""
@@ -133,7 +120,7 @@ def test_two_writers_starting_the_same_chain_at_once_both_land_in_it(pg_url):
         apply_copy(session, first)  # the chain row exists, uncommitted
         writer = threading.Thread(target=apply_second)
         writer.start()
-        _wait_for_a_lock_wait(sessions)
+        wait_for_a_lock_wait(sessions)
     writer.join(30)
     assert failures == []
     with sessions() as session:
