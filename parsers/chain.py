@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import count
 
 from parsers.appmsg import assign_authors, looks_native, parse_native
 from parsers.entry import EntryContext, parse_entry
@@ -16,6 +18,7 @@ from parsers.quantity import find_quantities, mask_non_quantities
 from parsers.structure import INDEX_RE, SENDER_PREFIX_RE, looks_like_quantity_start, split_chain
 
 RECENT_CHAINS = 512  # chains of the many groups of one campaign interleave
+MAX_APPENDED_LINES = 64  # a copy adding more lines than this at once is read whole
 MAX_TEXT = 2_000_000  # characters; longer input is cut with a warning, never refused
 MAX_ENTRY_CHARS = 500  # an entry longer than this is kept raw but not read for items
 FREE_ORDER_MAX = 80
@@ -35,28 +38,56 @@ class ChainParser:
         self._contexts: dict[tuple, EntryContext] = {}
         self._lines: OrderedDict[tuple, Entry] = OrderedDict()
         self._cache_size = cache_size
-        self._recent: list[_Recent] = []
+        # Recently parsed copies, by text length: a later copy that appends lines starts with
+        # one of them and has a line break right where it ends, so a few dict lookups find its
+        # base however many chains (groups) interleave.
+        self._recent: dict[int, list[_Recent]] = {}
+        self._recent_count = 0
+        self._ticks = count()
 
     def parse(self, text: str) -> ParsedMessage:
         """Parse a message; a copy that only appends numbered lines to a chain parsed
         recently reuses that parse and reads just the new lines."""
-        for position in range(len(self._recent) - 1, -1, -1):
-            extended = _extend(self._recent[position], text, self)
+        for base in self._bases_of(text):
+            extended = _extend(base, text, self)
             if extended is not None:
                 # The extended copy takes its base's place: one remembered copy per chain
                 # (its base qualified, and the lines it adds name no author).
-                del self._recent[position]
-                self._keep(text, extended)
+                self._forget(base)
+                self._keep(text, extended, base.ctx)
                 return extended
         parsed = _parse(text, self)
         if _extendable(text, parsed):
-            self._keep(text, parsed)
+            self._keep(text, parsed, self.context_for(parsed.products))
         return parsed
 
-    def _keep(self, text: str, parsed: ParsedMessage) -> None:
-        self._recent.append(_Recent(text, parsed))
-        if len(self._recent) > RECENT_CHAINS:
-            del self._recent[: RECENT_CHAINS // 4]
+    def _bases_of(self, text: str) -> Iterator[_Recent]:
+        """Remembered copies this text starts with, longest first, ending at one of its last
+        MAX_APPENDED_LINES line breaks."""
+        end = len(text)
+        for _ in range(MAX_APPENDED_LINES):
+            cut = text.rfind("\n", 0, end)
+            if cut <= 0:
+                return
+            for recent in reversed(self._recent.get(cut, ())):
+                if text.startswith(recent.text):
+                    yield recent
+            end = cut
+
+    def _keep(self, text: str, parsed: ParsedMessage, ctx: EntryContext) -> None:
+        self._recent.setdefault(len(text), []).append(_Recent(text, parsed, ctx, next(self._ticks)))
+        self._recent_count += 1
+        if self._recent_count > RECENT_CHAINS:
+            by_age = sorted((r for bucket in self._recent.values() for r in bucket), key=lambda r: r.tick)
+            for old in by_age[: RECENT_CHAINS // 4]:
+                self._forget(old)
+
+    def _forget(self, recent: _Recent) -> None:
+        bucket = self._recent[len(recent.text)]
+        bucket.remove(recent)
+        if not bucket:
+            del self._recent[len(recent.text)]
+        self._recent_count -= 1
 
     def context_for(self, products: list[Product]) -> EntryContext:
         key = tuple((p.sku, p.name, p.aliases, p.unit) for p in products)
@@ -79,10 +110,12 @@ class ChainParser:
         return _copy_with_seq(cached, seq)
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: bucket.remove must remove this one
 class _Recent:
     text: str
     parsed: ParsedMessage
+    ctx: EntryContext  # how its entries were read: the appended ones are read the same way
+    tick: int  # when remembered: the oldest are forgotten first
 
 
 def _extendable(text: str, parsed: ParsedMessage) -> bool:
@@ -101,7 +134,7 @@ def _extend(base: _Recent, text: str, parser: ChainParser) -> ParsedMessage | No
         return None
     new_entries: list[Entry] = []
     last_seq = base.parsed.entries[-1].seq
-    ctx = parser.context_for(base.parsed.products)
+    ctx = base.ctx
     lines = text[cut + 1 :].rstrip("\n").split("\n")
     for line in lines:
         norm = normalize_line(line)

@@ -57,6 +57,9 @@ class EntryContext:
     matcher: ProductMatcher | None
     products: tuple[Product, ...] = ()
     single: Product | None = field(init=False, default=None)
+    # How each glued word splits into products and words: nicknames and notes recur in every
+    # chain of a group, and segmenting them is the dearest step of reading a line.
+    splits: dict[str, tuple[_Piece, ...] | None] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.matcher is not None:
@@ -247,7 +250,27 @@ def _without_filler(tok: _Tok, ctx: EntryContext) -> _Tok | None:
     return stripped if stripped.match.product is not None else tok
 
 
+_Piece = tuple[int, int, str, Match, Product | None]  # a split word's part, offsets within the word
+MAX_CACHED_SPLITS = 100_000
+
+
 def _split_word(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
+    if tok.text in ctx.splits:
+        pieces = ctx.splits[tok.text]
+    else:
+        split = _split_into_products(tok, ctx)
+        pieces = None if split == [tok] else tuple(
+            (t.start - tok.start, t.end - tok.start, t.text, t.match, t.product) for t in split)
+        if len(ctx.splits) >= MAX_CACHED_SPLITS:
+            ctx.splits.clear()
+        ctx.splits[tok.text] = pieces
+    if pieces is None:
+        return [tok]
+    return [_Tok(tok.start + start, tok.start + end, text, match=match, product=product)
+            for start, end, text, match, product in pieces]
+
+
+def _split_into_products(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
     pieces = cut(tok.text)
     out: list[_Tok] = []
     i, pos, rest_start = 0, 0, 0

@@ -47,6 +47,7 @@ def _readings_table() -> dict[int, str]:
 
 
 @lru_cache(maxsize=65536)
+@lru_cache(maxsize=65536)
 def readings(ch: str) -> frozenset[str]:
     """Toneless pinyin readings of one character ("沙" → {sha, suo}); other characters stand for themselves."""
     raw = _readings_table().get(ord(ch))
@@ -92,6 +93,7 @@ class ProductMatcher:
             for spelling in (product.name, *product.aliases):
                 self._add_name(product, spelling)
         self._cache: dict[str, Match] = {}
+        self._starters: dict[str, bool] = {}  # character → could_start answer
 
     def _add_name(self, product: Product, spelling: str) -> None:
         key = fold_key(spelling)
@@ -115,8 +117,13 @@ class ProductMatcher:
 
     def could_start(self, piece: str) -> bool:
         """Could a product name begin in this piece? (Shares a character or a reading.)"""
-        key = fold_key(piece)
-        return any(ch in self._by_char or any(r in self._by_pinyin for r in readings(ch)) for ch in key)
+        return any(self._starts_with(ch) for ch in fold_key(piece))
+
+    def _starts_with(self, ch: str) -> bool:
+        known = self._starters.get(ch)
+        if known is None:
+            known = self._starters[ch] = ch in self._by_char or any(r in self._by_pinyin for r in readings(ch))
+        return known
 
     def by_number(self, number: str) -> Product | None:
         """The product a header number refers to ("1号" → the first product)."""
