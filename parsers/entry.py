@@ -259,7 +259,7 @@ def _split_word(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
         pieces = ctx.splits[tok.text]
     else:
         split = _split_into_products(tok, ctx)
-        pieces = None if split == [tok] else tuple(
+        pieces = None if split[0] is tok else tuple(
             (t.start - tok.start, t.end - tok.start, t.text, t.match, t.product) for t in split)
         if len(ctx.splits) >= MAX_CACHED_SPLITS:
             ctx.splits.clear()

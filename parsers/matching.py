@@ -47,7 +47,6 @@ def _readings_table() -> dict[int, str]:
 
 
 @lru_cache(maxsize=65536)
-@lru_cache(maxsize=65536)
 def readings(ch: str) -> frozenset[str]:
     """Toneless pinyin readings of one character ("沙" → {sha, suo}); other characters stand for themselves."""
     raw = _readings_table().get(ord(ch))
