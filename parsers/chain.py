@@ -100,7 +100,7 @@ class ChainParser:
         return ctx
 
     def entry(self, raw: str, seq: int, ctx: EntryContext) -> Entry:
-        key = (id(ctx), raw)
+        key = (ctx.serial, raw)
         cached = self._lines.get(key)
         if cached is None:
             cached = _read_entry(raw, 0, ctx)

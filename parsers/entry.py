@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import count
 
 from parsers.identity import find_address
 from parsers.matching import NEAR_MISS, Match, ProductMatcher
@@ -60,6 +61,8 @@ class EntryContext:
     # How each glued word splits into products and words: nicknames and notes recur in every
     # chain of a group, and segmenting them is the dearest step of reading a line.
     splits: dict[str, tuple[_Piece, ...] | None] = field(init=False, default_factory=dict)
+    # Names this context in caches for as long as the process lives (an id() may be reused).
+    serial: int = field(init=False, default_factory=count().__next__, compare=False)
 
     def __post_init__(self) -> None:
         if self.matcher is not None:
