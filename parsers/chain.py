@@ -62,16 +62,14 @@ class ChainParser:
         return parsed
 
     def _bases_of(self, text: str) -> Iterator[_Recent]:
-        """Remembered copies this text starts with, longest first, ending at one of its last
-        MAX_APPENDED_LINES line breaks."""
+        """Remembered copies as long as this text up to one of its last MAX_APPENDED_LINES line
+        breaks, longest first: the candidates `_extend` checks (it compares the text)."""
         end = len(text)
         for _ in range(MAX_APPENDED_LINES):
             cut = text.rfind("\n", 0, end)
             if cut <= 0:
                 return
-            for recent in reversed(self._recent.get(cut, ())):
-                if text.startswith(recent.text):
-                    yield recent
+            yield from reversed(self._recent.get(cut, ()))
             end = cut
 
     def _keep(self, text: str, parsed: ParsedMessage, ctx: EntryContext) -> None:
