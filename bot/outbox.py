@@ -34,26 +34,18 @@ class Outbox:
         """Queue a message. False (and nothing queued) if `dedupe_key` was used before."""
         if dedupe_key is not None and self.used(session, dedupe_key):
             return False
-        row = dict(dedupe_key=dedupe_key, to=msg.to, is_group=msg.is_group, text=msg.text,
-                   mentions=list(msg.mentions), kind=kind, created_at=self.ctx.now())
-        if dedupe_key is None:
-            session.add(OutboxRow(**row))
-            session.flush()
-        elif not self._insert_keyed(session, row):
+        # ON CONFLICT DO NOTHING: two writers (a second bot process, a retried job) may queue
+        # the same key at once; the second waits for the first and queues nothing, instead of
+        # failing its whole transaction (and with it the orders of the message being handled).
+        insert = insert_unless_present(session.get_bind().dialect.name, OutboxRow.__table__, ["dedupe_key"])
+        queued = session.execute(insert.values(
+            dedupe_key=dedupe_key, to=msg.to, is_group=msg.is_group, text=msg.text, mentions=list(msg.mentions),
+            kind=kind, created_at=self.ctx.now()).returning(OutboxRow.id)).first() is not None
+        if not queued:
+            Outbox._known_used.add((str(session.get_bind().url), dedupe_key))
             return False
         Outbox._maybe_pending = True
         return True
-
-    @staticmethod
-    def _insert_keyed(session: Session, row: dict) -> bool:
-        """Insert unless the key is taken. Two processes (or a job and a handler) may queue the
-        same key at once: the second waits for the first and queues nothing, instead of failing
-        its whole transaction (and with it the orders of the message being handled)."""
-        insert = insert_unless_present(session.get_bind().dialect.name, OutboxRow.__table__, ["dedupe_key"])
-        inserted = session.execute(insert.values(**row).returning(OutboxRow.id)).first() is not None
-        if not inserted:
-            Outbox._known_used.add((str(session.get_bind().url), row["dedupe_key"]))
-        return inserted
 
     def used(self, session: Session, dedupe_key: str) -> bool:
         """Was this dedupe key queued before? (Cheap check before building a costly text.)
