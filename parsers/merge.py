@@ -226,7 +226,9 @@ def _pair_edits(plan, fresh, absent, sender, leaders) -> list[NewLine]:
         if not candidates:
             unpaired.append(new)
             continue
-        target = min(candidates, key=lambda k: (k.seq != new.entry.seq, abs(k.seq - new.entry.seq)))
+        # Ties go to the oldest line: a total order, so the appended-copy fast path, the full
+        # comparison, a restarted process and `jielong rebuild` all pick the same line.
+        target = min(candidates, key=lambda k: (k.seq != new.entry.seq, abs(k.seq - new.entry.seq), k.entry_id))
         free.remove(target)
         allowed = sender == target.author or sender in leaders
         if not allowed:
