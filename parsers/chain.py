@@ -45,9 +45,18 @@ class ChainParser:
         self._recent_count = 0
         self._ticks = count()
 
-    def parse(self, text: str) -> ParsedMessage:
+    def parse(self, text: str, *, native: bool | None = None) -> ParsedMessage:
         """Parse a message; a copy that only appends numbered lines to a chain parsed
-        recently reuses that parse and reads just the new lines."""
+        recently reuses that parse and reads just the new lines.
+
+        `native`: True when the transport vouches that `text` is a real native 接龙's XML (its
+        per-entry authors are trusted), False when it is what a member typed (XML in it is
+        read as plain text, never as authorship), None to decide from the text (a file an
+        operator gives `jielong parse`)."""
+        if native is None:
+            native = looks_native(text)
+        if native:
+            return _parse(text, self, native=True)
         for base in self._bases_of(text):
             extended = _extend(base, text, self)
             if extended is not None:
@@ -56,7 +65,7 @@ class ChainParser:
                 self._forget(base)
                 self._keep(text, extended, base.ctx)
                 return extended
-        parsed = _parse(text, self)
+        parsed = _parse(text, self, native=False)
         if _extendable(text, parsed):
             self._keep(text, parsed, self.context_for(parsed.products))
         return parsed
@@ -153,12 +162,12 @@ def _extend(base: _Recent, text: str, parser: ChainParser) -> ParsedMessage | No
     return replace(base.parsed, entries=base.parsed.entries + new_entries, warnings=warnings)
 
 
-def parse_message(text: str, catalog: list[Product] | None = None) -> ParsedMessage:
+def parse_message(text: str, catalog: list[Product] | None = None, *, native: bool | None = None) -> ParsedMessage:
     """Read one message: a chain (title, products, entries) or not (maybe a free-text order)."""
-    return ChainParser(catalog).parse(text)
+    return ChainParser(catalog).parse(text, native=native)
 
 
-def _parse(text: str, parser: ChainParser) -> ParsedMessage:
+def _parse(text: str, parser: ChainParser, *, native: bool) -> ParsedMessage:
     warnings: list[str] = []
     if not isinstance(text, str):
         raise TypeError("parse_message takes text (str)")
@@ -166,11 +175,11 @@ def _parse(text: str, parser: ChainParser) -> ParsedMessage:
         text = text[:MAX_TEXT]
         warnings.append(f"消息太长，只读了前{MAX_TEXT}个字符")
     sender, authors, body = None, [], text
-    if looks_native(text):
-        native = parse_native(text)
-        if native is not None:
+    if native:
+        chain = parse_native(text)
+        if chain is not None:
             sender = _sender_prefix(text)
-            body, authors = native.title_text, native.authors
+            body, authors = chain.title_text, chain.authors
         else:
             warnings.append("原生接龙消息格式损坏，按文本读取")
     shape = split_chain(body)
@@ -210,7 +219,7 @@ def _copy_with_seq(entry: Entry, seq: int) -> Entry:
     return Entry(
         seq=seq, raw=entry.raw, member=entry.member, address=entry.address,
         items=list(entry.items), unmatched=list(entry.unmatched), note=entry.note,
-        cancel=entry.cancel, paid=entry.paid,
+        cancel=entry.cancel, paid=entry.paid, flags=list(entry.flags),
     )
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from enum import StrEnum
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,29 @@ class Unmatched:
     unit: str = ""
 
 
+class FlagKind(StrEnum):
+    """Why a line must be asked about rather than trusted (machine-readable; the wording a
+    member or leader reads lives in bot/texts.py)."""
+
+    UNEXPLAINED_NUMBER = "unexplained_number"  # a number on the line that is no quantity, room, time, price…
+    RANGE = "range"  # 三四斤, 2-3个: the member has not decided
+    IMPLAUSIBLE_QUANTITY = "implausible_quantity"  # 1.2345斤, 999999个, 0个
+    NEGATIVE_QUANTITY = "negative_quantity"  # 西瓜-3个
+    AMBIGUOUS_PRODUCT = "ambiguous_product"  # two sold products fit the words
+    UNKNOWN_PRODUCT_NUMBER = "unknown_product_number"  # 3号 where the header's numbering is unclear
+    UNREAD = "unread"  # the line could not be read at all (too long, cut)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One thing on an entry line the parser could not account for: the member is asked, the
+    leader sees it; the confident part of the line still counts."""
+
+    kind: FlagKind
+    text: str  # the words of the line it is about, e.g. "三四斤"
+    detail: str = ""  # a short machine-made hint (a product name, a number), never display text logic
+
+
 @dataclass
 class Entry:
     """One numbered line of a chain (with its wrapped continuation lines)."""
@@ -58,6 +82,7 @@ class Entry:
     paid: bool = False
     author: str | None = None  # platform user id, when the message carries it (type 53)
     time: int | None = None  # unix time from type 53, when present
+    flags: list[Flag] = field(default_factory=list)  # what must be asked about (see FlagKind)
 
 
 @dataclass
