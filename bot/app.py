@@ -15,20 +15,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot import commands, texts
 from bot.context import AppContext, SettableClock
-from bot.events import IncomingMessage, OutgoingText
+from bot.events import IncomingMessage, OutgoingText, SendResult
 from bot.handlers.chain import handle_chain
 from bot.handlers.common import Turn
 from bot.handlers.free_text import handle_free_order
 from bot.handlers.member_query import handle_member_query, is_member_query
 from bot.outbox import Outbox
 from parsers import ChainParser
-from storage import ingest
-from storage.models import Campaign, Group, MessageLog, ProductRow
+from storage import chains, lookup
+from storage.log import log_ids_in_order, record_message
+from storage.models import Campaign, Group, MessageLog
 from storage.revision import setup_revision
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class App:
     def feed(self, msg: IncomingMessage) -> list[OutgoingText]:
         if msg.sender == self.ctx.settings.bot_id:
             return []
-        with self._lock(msg.chat or f"private:{msg.sender}"):
+        with self._lock(msg.session_key):
             self._handle(msg)
             if self._parser_built:
                 self._parser_built = False
@@ -67,7 +68,7 @@ class App:
     def joined(self, chat: str, chat_name: str | None) -> list[OutgoingText]:
         """The bot was invited into a group: greet once if a leader runs it (set-up or 绑定)."""
         with self.ctx.sessions.begin() as session:
-            group = ingest.group_for_chat(session, chat, chat_name)
+            group = lookup.group_for_chat(session, chat, chat_name)
             if group is not None and group.leader_id is not None:
                 self.outbox.enqueue(session, OutgoingText(chat, texts.GREETING), kind="greeting",
                                     dedupe_key=f"greet:{group.id}")
@@ -78,6 +79,13 @@ class App:
         looks in the database: another process (a CLI, a scheduler job) may have queued."""
         with self.ctx.sessions.begin() as session:
             return self.outbox.take_due(session, self.ctx.now(), force=True)
+
+    def report(self, out: OutgoingText, result: SendResult) -> None:
+        """A transport tells how a send went: the outbox keeps what was not delivered."""
+        if result.ok or not out.outbox_ids:
+            return
+        with self.ctx.sessions.begin() as session:
+            self.outbox.report(session, out, result, self.ctx.now())
 
     def _handle(self, msg: IncomingMessage) -> None:
         try:
@@ -94,10 +102,11 @@ class App:
                 self._record(session, msg)
 
     def _record(self, session: Session, msg: IncomingMessage):
-        return ingest.record_message(
+        return record_message(
             session, platform=msg.platform, message_id=msg.message_id, chat_id=msg.chat,
             chat_name=msg.chat_name, sender_id=msg.sender, sender_name=msg.sender_name, text=msg.text,
-            sent_at=msg.sent_at, received_at=self.ctx.now(),
+            sent_at=msg.sent_at, received_at=self.ctx.now(), account=msg.account, raw=msg.raw,
+            native_chain=msg.native_chain,
         )
 
     def _lock(self, key: str) -> threading.Lock:
@@ -118,7 +127,8 @@ class App:
         if is_member_query(turn.msg.text):
             handle_member_query(turn, group, campaign)
             return
-        parsed = self.parser_for(turn.session, campaign).parse(turn.msg.text)
+        text, native = _chain_text(turn.msg)
+        parsed = self.parser_for(turn.session, campaign).parse(text, native=native)
         if parsed.is_chain and parsed.entries:
             handle_chain(turn, group, campaign, parsed)
         elif not parsed.is_chain:
@@ -136,9 +146,9 @@ class App:
         cached = self._campaigns.get(group.id)
         if cached is not None and cached[1].opens <= at < cached[0]:
             return cached[1]
-        campaign = ingest.campaign_for_group(session, group, at)
+        campaign = lookup.campaign_for_group(session, group, at)
         if campaign is not None and campaign.opens <= at <= campaign.deadline:
-            next_opening = ingest.next_campaign_opening(session, at)
+            next_opening = lookup.next_campaign_opening(session, at)
             until = min(campaign.deadline, next_opening) if next_opening else campaign.deadline
             self._campaigns[group.id] = (until, _detached(campaign))
         else:
@@ -150,7 +160,7 @@ class App:
         cached = self._groups.get(chat)
         if cached is not None:
             return cached
-        group = ingest.group_for_chat(session, chat, chat_name)
+        group = lookup.group_for_chat(session, chat, chat_name)
         if group is not None and group.leader_id is not None:
             self._groups[chat] = _detached(group)
         return group
@@ -176,11 +186,11 @@ class App:
             if campaign is None:
                 key = ("-",)
             else:
-                key = (campaign.id, tuple(session.execute(_CATALOG_STAMP, {"campaign": campaign.id}).all()))
+                key = (campaign.id, lookup.catalog_stamp(session, campaign.id))
             self._catalog_keys[campaign_id] = key
         parser = self._parsers.get(key)
         if parser is None:
-            catalog = ingest.catalog_of(session, campaign) if campaign is not None else None
+            catalog = lookup.catalog_of(session, campaign) if campaign is not None else None
             parser = ChainParser(catalog)
             self._parsers[key] = parser
             self._parser_built = True
@@ -199,14 +209,25 @@ def _settle_memory() -> None:
     gc.freeze()
 
 
-_CATALOG_STAMP = (select(ProductRow.sku, ProductRow.name, ProductRow.price, ProductRow.unit)
-                  .where(ProductRow.campaign_id == bindparam("campaign")).order_by(ProductRow.id))
+def _chain_text(msg: IncomingMessage) -> tuple[str, bool]:
+    """What to parse, and whether its native 接龙 authors are to be trusted: the raw XML only
+    when the transport vouched for it (P3: XML a member types is plain text)."""
+    if msg.native_chain and msg.raw:
+        return msg.raw, True
+    return msg.text, False
 
 
 def _detached(obj: T) -> T:
     """A copy of a row's columns to keep between sessions, read-only: the row itself stays in
     its session and would be expired (unreadable) if that session rolled back."""
     return type(obj)(**{attr.key: getattr(obj, attr.key) for attr in inspect(obj).mapper.column_attrs})
+
+
+def message_of(row: MessageLog) -> IncomingMessage:
+    """A logged message as the transport handed it over."""
+    return IncomingMessage(row.platform, row.message_id, row.chat_id, row.sender_id, row.sender_name, row.text,
+                           row.sent_at, row.chat_name, account=row.account, raw=row.raw,
+                           native_chain=bool(row.native_chain))
 
 
 class SilentOutbox(Outbox):
@@ -224,13 +245,12 @@ def rebuild(ctx: AppContext, on_progress: Callable[[int], None] | None = None) -
     clock = SettableClock(ctx.now())
     quiet = App(AppContext(ctx.sessions, clock, ctx.settings), SilentOutbox(ctx))
     with ctx.sessions.begin() as session:
-        ingest.reset_projection(session)
-        ids = list(session.scalars(select(MessageLog.id).order_by(MessageLog.sent_at, MessageLog.id)))
+        chains.reset_projection(session)
+        ids = log_ids_in_order(session)
     for n, log_id in enumerate(ids, start=1):
         with ctx.sessions.begin() as session:
             row = session.get(MessageLog, log_id)
-            msg = IncomingMessage(row.platform, row.message_id, row.chat_id, row.sender_id, row.sender_name,
-                                  row.text, row.sent_at, row.chat_name)
+            msg = message_of(row)
             clock.set(row.sent_at)
             try:
                 with session.begin_nested():

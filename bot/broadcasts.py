@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -19,8 +18,10 @@ from bot.context import AppContext
 from bot.events import OutgoingText
 from bot.handlers.common import clock_text, items_text, money
 from bot.outbox import Outbox
-from storage.models import Campaign, CampaignGroup, Group, ProductRow
-from storage.reports import close_campaign, member_count, member_orders
+from storage.corrections import close_campaign
+from storage.lookup import campaign_groups, campaign_products, campaigns_opened_by
+from storage.models import Campaign, Group
+from storage.reports import member_count, member_orders
 
 KINDS = ("open", "reminder", "close", "pickup")
 LATE_GRACE = timedelta(minutes=10)  # later than this, a post says it is late
@@ -40,14 +41,6 @@ def schedule_of(campaign: Campaign, settings) -> list[Due]:
     if campaign.pickup is not None:
         out.append(Due("pickup", campaign.pickup))
     return out
-
-
-def campaign_groups(session: Session, campaign: Campaign) -> list[Group]:
-    """The bound groups a campaign runs in."""
-    query = select(Group).where(Group.leader_id.is_not(None)).order_by(Group.id)
-    if not campaign.all_groups:
-        query = query.where(Group.id.in_(select(CampaignGroup.group_id).where(CampaignGroup.campaign_id == campaign.id)))
-    return list(session.scalars(query))
 
 
 def post_key(campaign: Campaign, group: Group, kind: str) -> str:
@@ -91,9 +84,7 @@ def build_post(ctx: AppContext, session: Session, campaign: Campaign, group: Gro
 
 
 def campaign_post(session: Session, campaign: Campaign, tz) -> str:
-    products = session.scalars(
-        select(ProductRow).where(ProductRow.campaign_id == campaign.id).order_by(ProductRow.position)
-    ).all()
+    products = campaign_products(session, campaign.id)
     lines = [texts.POST_HEADER.format(title=campaign.title)]
     lines += [texts.POST_PRODUCT.format(name=p.name, price=money(p.price), unit=p.unit or "份") for p in products]
     example = f"{products[0].name}1{products[0].unit or '份'}" if products else "西瓜1个"
@@ -134,7 +125,7 @@ def _mentions(session: Session, campaign: Campaign, group: Group) -> tuple[str, 
 def run_due_posts(ctx: AppContext, session: Session, outbox: Outbox, now: datetime) -> int:
     """Queue every post that is due and not yet sent (the scheduler's catch-up on start)."""
     queued = 0
-    for campaign in session.scalars(select(Campaign).where(Campaign.opens <= now)):
+    for campaign in campaigns_opened_by(session, now):
         for group in campaign_groups(session, campaign):
             for due in schedule_of(campaign, ctx.settings):
                 if due.at <= now and run_post(ctx, session, outbox, campaign, group, due.kind, due.at):

@@ -7,16 +7,18 @@ A `dedupe_key` makes a broadcast or a reminder exactly-once across restarts.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from bot.context import AppContext
-from bot.events import OutgoingText
+from bot.events import OutgoingText, SendResult, SendStatus
 from storage.db import insert_unless_present
 from storage.models import Outbox as OutboxRow
 
+log = logging.getLogger(__name__)
 MAX_MERGED_CHARS = 3000  # WeChat cuts longer messages; the rest waits for the next slot
 
 
@@ -79,7 +81,8 @@ class Outbox:
                 by_group.setdefault(row.to, []).append(row)
             else:
                 row.sent_at = now
-                out.append(OutgoingText(row.to, row.text, tuple(row.mentions or ()), is_group=False))
+                out.append(OutgoingText(row.to, row.text, tuple(row.mentions or ()), is_group=False,
+                                        outbox_ids=(row.id,)))
         held = False
         for to, rows in by_group.items():
             if self.group_may_send(session, to, now):
@@ -104,6 +107,7 @@ class Outbox:
     def _merge(rows: list[OutboxRow], now: datetime) -> OutgoingText:
         texts: list[str] = []
         mentions: list[str] = []
+        ids: list[int] = []
         size = 0
         for row in rows:
             if texts and size + len(row.text) > MAX_MERGED_CHARS:
@@ -111,8 +115,19 @@ class Outbox:
             texts.append(row.text)
             size += len(row.text) + 2
             mentions.extend(m for m in row.mentions or () if m not in mentions)
+            ids.append(row.id)
             row.sent_at = now
-        return OutgoingText(rows[0].to, "\n\n".join(texts), tuple(mentions), is_group=True)
+        return OutgoingText(rows[0].to, "\n\n".join(texts), tuple(mentions), is_group=True, outbox_ids=tuple(ids))
+
+    def report(self, session: Session, out: OutgoingText, result: SendResult, now: datetime) -> None:
+        """A send that did not go through: a retryable failure goes back in the queue (the
+        next flush tries again); a permanent one is logged for the operator."""
+        if result.status is SendStatus.RETRY:
+            session.execute(update(OutboxRow).where(OutboxRow.id.in_(out.outbox_ids)).values(sent_at=None))
+            Outbox._maybe_pending = True
+            log.warning("send to %s failed, will retry: %s", out.to, result.detail)
+        elif result.status is SendStatus.FAILED:
+            log.error("send to %s failed for good: %s", out.to, result.detail)
 
     def pending_count(self, session: Session) -> int:
         return session.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.sent_at.is_(None))) or 0

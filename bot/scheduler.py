@@ -19,15 +19,14 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import broadcasts, summaries
 from bot.context import AppContext, Settings
 from bot.outbox import Outbox
 from storage.db import database_url, open_db
+from storage.lookup import campaign_groups, campaigns_with_deadline_after, platform
 from storage.models import Campaign, Group
-from storage.reports import platform
 
 log = logging.getLogger(__name__)
 MISFIRE_GRACE = 24 * 3600
@@ -47,8 +46,8 @@ def sync_jobs(scheduler, session: Session, settings: Settings, db_url: str | Non
     """One job per (campaign, group, post) still ahead, the evening summary and a periodic
     re-sync (new campaigns, newly bound groups). Stable ids: calling this again is harmless."""
     count = 0
-    for campaign in session.scalars(select(Campaign).where(Campaign.deadline >= now - broadcasts.TOO_LATE)):
-        for group in broadcasts.campaign_groups(session, campaign):
+    for campaign in campaigns_with_deadline_after(session, now - broadcasts.TOO_LATE):
+        for group in campaign_groups(session, campaign):
             for due in broadcasts.schedule_of(campaign, settings):
                 if due.at < now:
                     continue

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot import texts
@@ -12,14 +11,15 @@ from bot.context import AppContext
 from bot.events import OutgoingText
 from bot.handlers.common import items_text, money
 from bot.outbox import Outbox
-from storage.models import Admin, EntryRow, Leader, OrderItem
+from storage.lookup import active_leaders, admins, leader_groups
+from storage.models import Leader
 from storage.reports import (
     campaigns_between,
     entries_needing_review,
     group_totals,
-    leader_groups,
     leader_statement,
     member_count,
+    missing_entry_count,
     product_totals,
 )
 
@@ -36,13 +36,13 @@ def run_evening_summaries(ctx: AppContext, session: Session, outbox: Outbox) -> 
     start, end = day_bounds(ctx, now)
     day = start.date().isoformat()
     sent = 0
-    for leader in session.scalars(select(Leader).where(Leader.active.is_(True)).order_by(Leader.id)):
+    for leader in active_leaders(session):
         text = leader_summary(session, leader, start, end)
         if text and outbox.enqueue(session, OutgoingText(leader.id, text, is_group=False), kind="summary",
                                    dedupe_key=f"summary:{day}:{leader.id}"):
             sent += 1
     admin_text = admin_summary(session, start, end)
-    for admin in session.scalars(select(Admin).order_by(Admin.user_id)):
+    for admin in admins(session):
         if outbox.enqueue(session, OutgoingText(admin.user_id, admin_text, is_group=False), kind="summary",
                           dedupe_key=f"summary:{day}:{admin.user_id}"):
             sent += 1
@@ -84,10 +84,7 @@ def admin_summary(session: Session, start: datetime, end: datetime) -> str:
         if totals:
             lines.append(texts.SUMMARY_ADMIN_PROCUREMENT.format(items=items_text((t.name, t.qty, t.unit) for t in totals)))
         review += len(entries_needing_review(session, campaign.id))
-        missing += session.scalar(
-            select(func.count(func.distinct(EntryRow.id))).join(OrderItem, OrderItem.entry_id == EntryRow.id)
-            .where(OrderItem.campaign_id == campaign.id, EntryRow.missing.is_(True), EntryRow.status == "ok")
-        ) or 0
+        missing += missing_entry_count(session, campaign.id)
     text = texts.SUMMARY_ADMIN.format(date=f"{start.month}月{start.day}日", lines="\n".join(lines) or texts.SUMMARY_NOTHING,
                                       orders=orders_total, gmv=money(gmv_total))
     if review or missing:

@@ -18,6 +18,8 @@ MY_ORDER = "你在“{title}”订了：{items}，共{amount}元{picked}"
 MY_ORDER_NONE = "这一团还没看到你的订单哦"
 MY_ORDER_PICKED = "（已取）"
 NO_CAMPAIGN = "现在没有在进行的团"
+NO_CAMPAIGN_YET = "（还没有开团）"
+THIS_PRODUCT = "这个"
 GREETING = "大家好，我是团购小助手，帮团长统计接龙。下单照常接龙就行～"
 
 # --- leader and admin commands ----------------------------------------------------------
@@ -37,6 +39,8 @@ DETAILS_HEADER = "【{title}】明细"
 DETAILS_LINE = "{seq}. {member}{address}：{items}，{amount}元{picked}"
 DETAILS_REVIEW_HEADER = "待处理："
 DETAILS_REVIEW_LINE = "· {member}：{text}（{reason}）"
+# Why a line waits for the leader, when the line itself gives no reason (by item status).
+REVIEW_REASONS = {"review": "待团长确认", "unmatched": "商品不在本团"}
 EMPTY = "还没有订单"
 CAMPAIGN_NOT_FOUND = "没找到活动“{name}”"
 POSTED = "已发到{count}个群"

@@ -23,9 +23,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert
 
 from parsers.model import Entry, Item, ParsedMessage
+from storage.chains import apply_chain
 from storage.db import open_db
 from storage.exports import ExportFilter, export
-from storage.ingest import apply_chain, campaign_for_group, group_for_chat, record_message
+from storage.log import record_message
+from storage.lookup import campaign_for_group, group_for_chat
 from storage.models import (
     Campaign,
     CampaignGroup,

@@ -38,9 +38,10 @@ from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
 
 from storage.fast import FastStatement
-from storage.models import Campaign, EntryRow, Group, OrderItem, ProductRow
+from storage.formatting import plain_number
+from storage.models import Campaign, EntryRow, Group, ItemStatus, OrderItem, ProductRow
 from storage.readahead import read_ahead
-from storage.reports import member_orders, plain_number, statement_periods, statements
+from storage.reports import member_orders, statement_periods, statements
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 KINDS = ("orders", "pickup", "procurement", "statements")
@@ -442,7 +443,7 @@ def procurement_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
     query = _filtered(
         select(OrderItem.campaign_id, OrderItem.sku, func.sum(OrderItem.qty), func.sum(OrderItem.amount),
                func.count(func.distinct(OrderItem.group_id)))
-        .where(OrderItem.status == "ok", OrderItem.sku.is_not(None))
+        .where(OrderItem.status == ItemStatus.OK, OrderItem.sku.is_not(None))
         .group_by(OrderItem.campaign_id, OrderItem.sku)
         .order_by(OrderItem.campaign_id, OrderItem.sku),
         flt,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -44,6 +46,51 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class EntryStatus(StrEnum):
+    """Where an entry (one member's line) stands."""
+
+    OK = "ok"  # counted
+    LATE = "late"  # written after the deadline or the group's 截单: kept for the leader, not counted
+    REVIEW = "review"  # someone changed another member's line: kept for the leader, not applied
+    CANCELLED = "cancelled"
+
+
+class ItemStatus(StrEnum):
+    """Where one ordered item stands. Only OK is counted in totals, lists and money."""
+
+    OK = "ok"
+    LATE = "late"
+    REVIEW = "review"
+    CANCELLED = "cancelled"
+    WAITLIST = "waitlist"  # over the product's stock: promoted when stock frees up
+    UNMATCHED = "unmatched"  # no product of the campaign fits: the member is asked
+
+
+ACTIVE_ENTRY = (EntryStatus.OK, EntryStatus.LATE)  # lines a leader can still act on by number
+
+
+class EventKind(StrEnum):
+    """What happened to an entry (entry_events.kind)."""
+
+    CREATED = "created"
+    LATE = "late"  # created after the deadline
+    REVIEW = "review"  # another member's change, not applied
+    CANCELLED = "cancelled"
+    EDITED = "edited"  # its author (or the leader) rewrote it in the chain
+    LATE_EDIT = "late_edit"  # rewritten after the deadline: kept as a late line
+    MISSING = "missing"  # absent from a later copy
+    REAPPEARED = "reappeared"
+    LEADER_EDIT = "leader_edit"  # 改单
+    LEADER_DELETE = "leader_delete"  # 删单
+    SHORTAGE = "shortage"  # 缺货 cut
+    PROMOTED = "promoted"  # from the waitlist into freed stock
+
+
+class ChainKind(StrEnum):
+    CHAIN = "chain"  # a 接龙 the members copy
+    FREE = "free"  # free-text orders of a campaign in a group ("+1 西瓜"), kept for the leader
 
 
 Money = Numeric(14, 2)
@@ -164,6 +211,10 @@ class MessageLog(Base):
     text: Mapped[str] = mapped_column(Text)
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    account: Mapped[str | None] = mapped_column(String(128), nullable=True)  # the bot account it reached
+    raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the platform's payload, when it had one
+    # a native 接龙 the transport vouched for (a server default: the hot insert may leave it out)
+    native_chain: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class Chain(Base):
@@ -173,6 +224,7 @@ class Chain(Base):
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
     campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
     chain_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16), default=ChainKind.CHAIN)  # ChainKind
     title: Mapped[str] = mapped_column(String(500), default="")
     first_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
     last_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
@@ -196,7 +248,7 @@ class EntryRow(Base):
     member: Mapped[str | None] = mapped_column(String(200), nullable=True)
     address: Mapped[str | None] = mapped_column(String(200), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
-    status: Mapped[str] = mapped_column(String(16), default="ok")  # ok cancelled late review
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.OK)  # EntryStatus
     missing: Mapped[bool] = mapped_column(Boolean, default=False)  # absent from latest copy
     paid: Mapped[bool] = mapped_column(Boolean, default=False)
     picked_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -227,8 +279,7 @@ class OrderItem(Base):
     unit: Mapped[str] = mapped_column(String(20), default="")
     unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
-    # ok cancelled late waitlist unmatched review
-    status: Mapped[str] = mapped_column(String(16), default="ok")
+    status: Mapped[str] = mapped_column(String(16), default=ItemStatus.OK)  # ItemStatus
     score: Mapped[float] = mapped_column(default=0.0)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -242,8 +293,7 @@ class EntryEvent(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
-    # created edited cancelled missing reappeared review leader_edit leader_delete shortage
-    kind: Mapped[str] = mapped_column(String(24))
+    kind: Mapped[str] = mapped_column(String(24))  # EventKind
     actor_id: Mapped[str] = mapped_column(String(128), default="")
     before: Mapped[str | None] = mapped_column(Text, nullable=True)
     after: Mapped[str | None] = mapped_column(Text, nullable=True)

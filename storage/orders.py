@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -21,14 +22,23 @@ from storage.models import (
     Chain,
     EntryEvent,
     EntryRow,
+    EntryStatus,
+    EventKind,
     Group,
+    ItemStatus,
     OrderItem,
     ProductPrice,
     ProductRow,
 )
 
-COUNTED = "ok"
-REVIEW_REASON = "待团长确认"
+COUNTED = ItemStatus.OK
+
+
+class ProblemKind(StrEnum):
+    UNMATCHED = "unmatched"  # a product the campaign does not sell (detail: the parser's reason, if any)
+    LATE = "late"  # written after the deadline
+    WAITLIST = "waitlist"  # over stock (detail: the product's name)
+    REVIEW = "review"  # changed another member's line
 
 
 @dataclass
@@ -37,9 +47,9 @@ class Problem:
 
     member_id: str
     member_name: str
-    kind: str  # unmatched late waitlist review
+    kind: ProblemKind
     text: str
-    detail: str = ""
+    detail: str = ""  # for UNMATCHED: why, in the parser's words ("" when the product simply is not sold)
 
 
 @dataclass
@@ -147,6 +157,9 @@ class WrittenEntry:
     missing: bool = False
 
 
+_CREATED_AS = {EntryStatus.OK: EventKind.CREATED, EntryStatus.LATE: EventKind.LATE,
+               EntryStatus.REVIEW: EventKind.REVIEW, EntryStatus.CANCELLED: EventKind.CANCELLED}
+
 # Built once: the hot path inserts on the DB-API cursor, skipping the ORM's unit of work.
 _INSERT_ENTRY = FastStatement(insert(EntryRow.__table__).returning(EntryRow.__table__.c.id))
 _INSERT_EVENT = FastStatement(insert(EntryEvent.__table__))
@@ -155,7 +168,7 @@ _INSERT_ITEM = FastStatement(insert(OrderItem.__table__))
 
 def new_entry(
     session: Session, chain_id: int, scope: OrderScope, entry: Entry, *, author_id: str,
-    author_name: str, message_id: int | None, at: datetime, status: str = "ok",
+    author_name: str, message_id: int | None, at: datetime, status: EntryStatus = EntryStatus.OK,
     outcome: ChainOutcome, known_keys: set[str] | None = None,
 ) -> WrittenEntry:
     hashed = line_hash(entry.raw)
@@ -168,12 +181,12 @@ def new_entry(
     row = WrittenEntry(entry_id, author_id, author_name, entry.member, entry.address, entry.raw, entry.seq,
                        hashed, status, at)
     _INSERT_EVENT.execute(session, dict(
-        entry_id=entry_id, message_id=message_id, kind="created" if status == "ok" else status,
+        entry_id=entry_id, message_id=message_id, kind=_CREATED_AS[status],
         actor_id=author_id, before=None, after=entry.raw, at=at))
-    if status in ("ok", "review", "late"):
+    if status != EntryStatus.CANCELLED:
         # Late and review lines keep their items (not counted) so exports show what was asked.
-        add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == "review",
-                  late=status == "late")
+        add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == EntryStatus.REVIEW,
+                  late=status == EntryStatus.LATE)
     return row
 
 
@@ -210,22 +223,22 @@ def add_items(session: Session, row: EntryRow | WrittenEntry, scope: OrderScope,
     for item in entry.items:
         product = scope.products.get(item.sku or "")
         if review:
-            status = "review"
+            status = ItemStatus.REVIEW
         elif late:
-            status = "late"
+            status = ItemStatus.LATE
         else:
             if product is not None and product.stock is not None:
                 _insert_items(session, rows)  # the stock count must see this entry's earlier items
             status = _stock_status(session, product, item)
-        rows.append(_item_row(row, scope, item, product, status, at, REVIEW_REASON if review else None))
-        if status == "waitlist":
-            outcome.problems.append(Problem(row.author_id, name, status, item.text, item.name or ""))
+        rows.append(_item_row(row, scope, item, product, status, at))
+        if status == ItemStatus.WAITLIST:
+            outcome.problems.append(Problem(row.author_id, name, ProblemKind.WAITLIST, item.text, item.name or ""))
         if product is None and not review and not late:
-            outcome.problems.append(Problem(row.author_id, name, "unmatched", item.text, "商品不在本团"))
+            outcome.problems.append(Problem(row.author_id, name, ProblemKind.UNMATCHED, item.text))
     for miss in entry.unmatched:
         rows.append(_unmatched_row(row, scope, miss, at))
         if not review and not late:
-            outcome.problems.append(Problem(row.author_id, name, "unmatched", miss.text, miss.reason))
+            outcome.problems.append(Problem(row.author_id, name, ProblemKind.UNMATCHED, miss.text, miss.reason))
     _insert_items(session, rows)
 
 
@@ -235,7 +248,7 @@ def _insert_items(session: Session, rows: list[dict]) -> None:
         rows.clear()
 
 
-def _stock_status(session: Session, product: ScopeProduct | None, item: Item) -> str:
+def _stock_status(session: Session, product: ScopeProduct | None, item: Item) -> ItemStatus:
     if product is None or product.stock is None:
         return COUNTED
     # PostgreSQL: processes serving other groups of the campaign wait here, so two of them
@@ -247,7 +260,7 @@ def _stock_status(session: Session, product: ScopeProduct | None, item: Item) ->
             OrderItem.status == COUNTED,
         )
     )
-    return COUNTED if Decimal(str(used)) + _qty(item.qty) <= product.stock else "waitlist"
+    return COUNTED if Decimal(str(used)) + _qty(item.qty) <= product.stock else ItemStatus.WAITLIST
 
 
 def _qty(value: float) -> Decimal:
@@ -255,20 +268,19 @@ def _qty(value: float) -> Decimal:
 
 
 def _item_row(row: EntryRow | WrittenEntry, scope: OrderScope, item: Item, product: ScopeProduct | None,
-              status: str, at: datetime, reason: str | None = None) -> dict:
+              status: ItemStatus, at: datetime) -> dict:
     price = scope.price_at(product, row.first_seen) if product is not None else Decimal("0")
     qty = _qty(item.qty)
     return _item_values(
         row, scope, at, product_id=product.id if product else None, sku=item.sku, product_name=item.name,
         text=item.text, qty=qty, unit=item.unit, unit_price=price, amount=(qty * price).quantize(Decimal("0.01")),
-        status=status if product else "unmatched", score=item.score,
-        reason=reason if product else "商品不在本团")
+        status=status if product else ItemStatus.UNMATCHED, score=item.score, reason=None)
 
 
 def _unmatched_row(row: EntryRow | WrittenEntry, scope: OrderScope, miss: Unmatched, at: datetime) -> dict:
     return _item_values(
         row, scope, at, product_id=None, sku=None, product_name=None, text=miss.text, qty=_qty(miss.qty or 1),
-        unit=miss.unit, unit_price=Decimal("0"), amount=Decimal("0"), status="unmatched", score=0.0,
+        unit=miss.unit, unit_price=Decimal("0"), amount=Decimal("0"), status=ItemStatus.UNMATCHED, score=0.0,
         reason=miss.reason)
 
 
@@ -281,17 +293,17 @@ def _item_values(row: EntryRow | WrittenEntry, scope: OrderScope, at: datetime, 
 
 
 def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, message_id: int | None,
-                 at: datetime, kind: str = "edited", scope: OrderScope | None = None,
+                 at: datetime, kind: EventKind = EventKind.EDITED, scope: OrderScope | None = None,
                  outcome: ChainOutcome | None = None) -> ChainOutcome:
     """Replace an entry's content (the member's own edit, or a leader's 改单); history kept.
 
-    kind "edited" is an edit seen in the chain: the entry then stands for the new line. Any
+    kind EDITED is an edit seen in the chain: the entry then stands for the new line. Any
     other kind (a leader's 改单 in private chat) keeps the line hash, because the chain text
     still shows the old line and must not undo the change on the next copy. Such an edit is
     counted even after the deadline: the leader decided it.
     """
     outcome = outcome or ChainOutcome()
-    from_chain = kind == "edited"
+    from_chain = kind == EventKind.EDITED
     chain = session.get(Chain, row.chain_id)
     scope = scope or OrderScope.of(session, chain, session.get(Group, chain.group_id))
     session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind=kind, actor_id=actor_id,
@@ -302,7 +314,7 @@ def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, 
         row.line_hash, row.seq = line_hash(new.raw), new.seq or row.seq
     row.raw = new.raw
     row.member, row.address, row.note, row.paid = new.member, new.address, new.note, new.paid
-    row.last_changed, row.status, row.missing = at, "ok", False
+    row.last_changed, row.status, row.missing = at, EntryStatus.OK, False
     chain.version += 1  # the chain's cached lines are stale now
     session.flush()
     add_items(session, row, scope, new, at=at, outcome=outcome, late=None if from_chain else False)
@@ -312,29 +324,29 @@ def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, 
 
 
 def cancel_entry(session: Session, row: EntryRow, *, actor_id: str, message_id: int | None, at: datetime,
-                 kind: str = "cancelled", cancel_line: str | None = None,
+                 kind: EventKind = EventKind.CANCELLED, cancel_line: str | None = None,
                  scope: OrderScope | None = None) -> None:
     """Cancel an entry and its items; freed stock goes to the waitlist, first come first."""
-    if row.status == "cancelled":
+    if row.status == EntryStatus.CANCELLED:
         return
     chain = session.get(Chain, row.chain_id)
     scope = scope or OrderScope.of(session, chain, session.get(Group, chain.group_id))
     freed = _skus_counted(session, row.id)
     session.add(EntryEvent(entry_id=row.id, message_id=message_id, kind=kind, actor_id=actor_id,
                            before=row.raw, after=cancel_line, at=at))
-    row.status, row.last_changed = "cancelled", at
+    row.status, row.last_changed = EntryStatus.CANCELLED, at
     if cancel_line is not None:
         row.line_hash = line_hash(cancel_line)
     chain.version += 1  # the chain's cached lines are stale now
     session.execute(
-        update(OrderItem).where(OrderItem.entry_id == row.id).values(status="cancelled", last_changed=at)
+        update(OrderItem).where(OrderItem.entry_id == row.id).values(status=ItemStatus.CANCELLED, last_changed=at)
     )
     _promote_waitlist(session, scope, freed, at)
 
 
 def _skus_counted(session: Session, entry_id: int) -> set[str]:
     return set(session.scalars(
-        select(OrderItem.sku).where(OrderItem.entry_id == entry_id, OrderItem.status.in_((COUNTED, "waitlist")),
+        select(OrderItem.sku).where(OrderItem.entry_id == entry_id, OrderItem.status.in_((COUNTED, ItemStatus.WAITLIST)),
                                     OrderItem.sku.is_not(None))
     ))
 
@@ -350,14 +362,14 @@ def _promote_waitlist(session: Session, scope: OrderScope, skus: set[str], at: d
         )))
         waiting = session.scalars(
             select(OrderItem).where(OrderItem.campaign_id == product.campaign_id, OrderItem.sku == sku,
-                                    OrderItem.status == "waitlist").order_by(OrderItem.first_seen, OrderItem.id)
+                                    OrderItem.status == ItemStatus.WAITLIST).order_by(OrderItem.first_seen, OrderItem.id)
         ).all()
         for item in waiting:
             if used + item.qty > product.stock:
                 break
             item.status, item.last_changed = COUNTED, at
             used += item.qty
-            session.add(EntryEvent(entry_id=item.entry_id, kind="promoted", actor_id="", after=item.text, at=at))
+            session.add(EntryEvent(entry_id=item.entry_id, kind=EventKind.PROMOTED, actor_id="", after=item.text, at=at))
 
 
 def identity_of_row(row: EntryRow) -> str:

@@ -9,22 +9,23 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from storage.ingest import campaign_for_group
+from storage.formatting import items_text
+from storage.lookup import commission_rate
 from storage.models import (
+    ACTIVE_ENTRY,
     Adjustment,
-    Admin,
     Campaign,
-    CampaignGroup,
     Chain,
-    EntryEvent,
+    ChainKind,
     EntryRow,
+    EntryStatus,
     Group,
+    ItemStatus,
     Leader,
     OrderItem,
-    Platform,
     ProductRow,
 )
 
@@ -82,49 +83,6 @@ class ReviewLine:
     reason: str
 
 
-def items_text(items, separator: str = "；") -> str:
-    """[(name, qty, unit)] → "麒麟西瓜×2；砂糖橘×3斤" (个 goes without saying)."""
-    return separator.join(f"{name}×{plain_number(qty)}{'' if unit in ('', '个') else unit}" for name, qty, unit in items)
-
-
-def plain_number(value) -> str:
-    """A quantity or amount as people write it: 2 not 2.000, 1.5 stays 1.5."""
-    value = Decimal(str(value))
-    return str(value.quantize(Decimal(1))) if value == value.to_integral_value() else str(value.normalize())
-
-
-# --- who --------------------------------------------------------------------------------
-
-
-def leader_of(session: Session, user_id: str) -> Leader | None:
-    leader = session.get(Leader, user_id)
-    return leader if leader is not None and leader.active else None
-
-
-def is_admin(session: Session, user_id: str) -> bool:
-    return session.get(Admin, user_id) is not None
-
-
-def leader_groups(session: Session, leader_id: str) -> list[Group]:
-    return list(session.scalars(select(Group).where(Group.leader_id == leader_id).order_by(Group.id)))
-
-
-def platform(session: Session) -> Platform:
-    return session.get(Platform, 1) or Platform(id=1, name="", timezone="Asia/Shanghai", commission_rate=Decimal("0.10"))
-
-
-def current_campaign(session: Session, group_ids: list[int], at: datetime) -> Campaign | None:
-    """The campaign running in these groups now (or the one that closed most recently)."""
-    best = None
-    for group_id in group_ids:
-        campaign = campaign_for_group(session, session.get(Group, group_id), at)
-        if campaign is not None and (best is None or campaign.opens > best.opens):
-            best = campaign
-    return best
-
-
-# --- orders ----------------------------------------------------------------------------------
-
 
 def _in_groups(group_ids: list[int] | None):
     return OrderItem.group_id.in_(group_ids) if group_ids is not None else True
@@ -134,7 +92,7 @@ def product_totals(session: Session, campaign_id: str, group_ids: list[int] | No
     rows = session.execute(
         select(OrderItem.sku, func.sum(OrderItem.qty), func.sum(OrderItem.amount),
                func.count(func.distinct(OrderItem.entry_id)))
-        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok", _in_groups(group_ids))
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == ItemStatus.OK, _in_groups(group_ids))
         .group_by(OrderItem.sku)
     ).all()
     by_sku = {sku: (qty, amount, n) for sku, qty, amount, n in rows}
@@ -154,7 +112,7 @@ def member_orders(session: Session, campaign_id: str, group_ids: list[int] | Non
                EntryRow.address, EntryRow.picked_up_at, Chain.group_id, OrderItem.product_name,
                OrderItem.qty, OrderItem.unit, OrderItem.amount)
         .join(Chain, Chain.id == EntryRow.chain_id)
-        .join(OrderItem, and_(OrderItem.entry_id == EntryRow.id, OrderItem.status == "ok"))
+        .join(OrderItem, and_(OrderItem.entry_id == EntryRow.id, OrderItem.status == ItemStatus.OK))
         .where(OrderItem.campaign_id == campaign_id, _in_groups(group_ids))
         .order_by(Chain.group_id, EntryRow.first_seen, EntryRow.id, OrderItem.id)
     )
@@ -181,15 +139,27 @@ def member_orders(session: Session, campaign_id: str, group_ids: list[int] | Non
     return list(members.values())
 
 
+def leader_entries(session: Session, campaign_id: str, group_ids: list[int]) -> list[EntryRow]:
+    """The lines of a campaign's chains in these groups a leader can still act on by number
+    (核销, 改单, 删单), in the order they were first seen."""
+    return list(session.scalars(
+        select(EntryRow).join(Chain, Chain.id == EntryRow.chain_id)
+        .where(Chain.campaign_id == campaign_id, Chain.group_id.in_(group_ids), Chain.kind == ChainKind.CHAIN,
+               EntryRow.status.in_(ACTIVE_ENTRY))
+        .order_by(EntryRow.first_seen, EntryRow.id)
+    ))
+
+
+def missing_entry_count(session: Session, campaign_id: str) -> int:
+    """Counted lines that a later copy of their chain lost (someone copied an older version)."""
+    return session.scalar(
+        select(func.count(func.distinct(EntryRow.id))).join(OrderItem, OrderItem.entry_id == EntryRow.id)
+        .where(OrderItem.campaign_id == campaign_id, EntryRow.missing.is_(True), EntryRow.status == EntryStatus.OK)
+    ) or 0
+
+
 def unpicked(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> list[MemberOrder]:
     return [m for m in member_orders(session, campaign_id, group_ids) if not m.picked_up]
-
-
-def mark_picked_up(session: Session, entry_ids: list[int], at: datetime) -> int:
-    result = session.execute(
-        update(EntryRow).where(EntryRow.id.in_(entry_ids), EntryRow.picked_up_at.is_(None)).values(picked_up_at=at)
-    )
-    return result.rowcount or 0
 
 
 def entries_needing_review(session: Session, campaign_id: str, group_ids: list[int] | None = None) -> list[ReviewLine]:
@@ -197,77 +167,12 @@ def entries_needing_review(session: Session, campaign_id: str, group_ids: list[i
         select(OrderItem.group_id, OrderItem.member_id, EntryRow.member, EntryRow.author_name, OrderItem.text,
                OrderItem.status, OrderItem.reason)
         .join(EntryRow, EntryRow.id == OrderItem.entry_id)
-        .where(OrderItem.campaign_id == campaign_id, OrderItem.status.in_(("unmatched", "review")),
-               _in_groups(group_ids), EntryRow.status.in_(("ok", "review")))
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status.in_((ItemStatus.UNMATCHED, ItemStatus.REVIEW)),
+               _in_groups(group_ids), EntryRow.status.in_((EntryStatus.OK, EntryStatus.REVIEW)))
         .order_by(OrderItem.first_seen, OrderItem.id)
     )
     return [ReviewLine(g, m, member or name or m, text, status, reason or "") for g, m, member, name, text, status, reason in rows]
 
-
-def close_campaign(session: Session, campaign_id: str, group_ids: list[int], at: datetime) -> None:
-    """A leader's 截单: lines first seen after `at` in these groups are late."""
-    for group_id in group_ids:
-        row = session.get(CampaignGroup, (campaign_id, group_id))
-        if row is None:
-            row = CampaignGroup(campaign_id=campaign_id, group_id=group_id)
-            session.add(row)
-        if row.closed_at is None:
-            row.closed_at = at
-    session.flush()
-
-
-def is_closed(session: Session, campaign: Campaign, group_id: int, at: datetime) -> bool:
-    if at > campaign.deadline:
-        return True
-    closed_at = session.scalar(select(CampaignGroup.closed_at).where(
-        CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id == group_id))
-    return closed_at is not None and at >= closed_at
-
-
-@dataclass
-class ShortageCut:
-    member_id: str
-    member: str
-    group_id: int
-    product: str
-    qty_cut: Decimal
-    refund: Decimal
-
-
-def apply_shortage(session: Session, campaign_id: str, group_ids: list[int], sku: str, qty_short: Decimal,
-                   at: datetime, leader_id: str) -> list[ShortageCut]:
-    """Cut `qty_short` from the last orders first; each cut is an adjustment in statements."""
-    items = session.scalars(
-        select(OrderItem).where(OrderItem.campaign_id == campaign_id, OrderItem.sku == sku,
-                                OrderItem.status == "ok", OrderItem.group_id.in_(group_ids))
-        .order_by(OrderItem.first_seen.desc(), OrderItem.id.desc())
-    ).all()
-    cuts: list[ShortageCut] = []
-    left = Decimal(qty_short)
-    for item in items:
-        if left <= 0:
-            break
-        cut = min(left, item.qty)
-        refund = (cut * item.unit_price).quantize(Decimal("0.01"))
-        before = item.qty
-        item.qty -= cut
-        item.amount = (item.qty * item.unit_price).quantize(Decimal("0.01"))
-        item.last_changed = at
-        if item.qty == 0:
-            item.status = "cancelled"
-        entry = session.get(EntryRow, item.entry_id)
-        session.add(EntryEvent(entry_id=entry.id, kind="shortage", actor_id=leader_id,
-                               before=f"{item.product_name}×{plain_number(before)}", after=f"{item.product_name}×{plain_number(item.qty)}", at=at))
-        session.add(Adjustment(leader_id=item.leader_id or leader_id, campaign_id=campaign_id, order_item_id=item.id,
-                               amount=-refund, reason=f"缺货 {item.product_name}×{plain_number(cut)}", at=at))
-        cuts.append(ShortageCut(item.member_id, entry.member or entry.author_name, item.group_id,
-                                item.product_name or sku, cut, refund))
-        left -= cut
-    session.flush()
-    return cuts
-
-
-# --- money -------------------------------------------------------------------------------------
 
 
 def month_span(year: int, month: int, tz) -> tuple[datetime, datetime]:
@@ -309,7 +214,7 @@ def _month_of(moment: datetime, tz) -> tuple[datetime, datetime]:
 
 def _activity_span(session: Session, leader_id: str | None) -> tuple[datetime | None, datetime | None]:
     """The first and last moment that counts in a statement: an ok item first seen, an adjustment."""
-    items = select(func.min(OrderItem.first_seen), func.max(OrderItem.first_seen)).where(OrderItem.status == "ok")
+    items = select(func.min(OrderItem.first_seen), func.max(OrderItem.first_seen)).where(OrderItem.status == ItemStatus.OK)
     adjustments = select(func.min(Adjustment.at), func.max(Adjustment.at))
     if leader_id is not None:
         items = items.where(OrderItem.leader_id == leader_id)
@@ -317,10 +222,6 @@ def _activity_span(session: Session, leader_id: str | None) -> tuple[datetime | 
     moments = [m for pair in (session.execute(items).one(), session.execute(adjustments).one()) for m in pair
                if m is not None]
     return (min(moments), max(moments)) if moments else (None, None)
-
-
-def commission_rate(session: Session, leader: Leader) -> Decimal:
-    return leader.commission_rate if leader.commission_rate is not None else platform(session).commission_rate
 
 
 def leader_statement(session: Session, leader_id: str, start: datetime, end: datetime) -> Statement:
@@ -335,7 +236,7 @@ def statements(session: Session, start: datetime, end: datetime, leader_id: str 
         lid: (n, gmv)
         for lid, n, gmv in session.execute(
             select(OrderItem.leader_id, func.count(func.distinct(OrderItem.entry_id)), func.sum(OrderItem.amount))
-            .where(OrderItem.leader_id.in_(ids), OrderItem.status == "ok",
+            .where(OrderItem.leader_id.in_(ids), OrderItem.status == ItemStatus.OK,
                    OrderItem.first_seen >= start, OrderItem.first_seen < end)
             .group_by(OrderItem.leader_id)
         )
@@ -366,7 +267,7 @@ def member_count(session: Session, campaign_id: str, group_ids: list[int] | None
     """How many member-and-group pairs have counted items: the “N单” of digests and reminders."""
     pairs = (
         select(OrderItem.group_id, OrderItem.member_id)
-        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok", _in_groups(group_ids))
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == ItemStatus.OK, _in_groups(group_ids))
         .distinct().subquery()
     )
     return session.scalar(select(func.count()).select_from(pairs)) or 0
@@ -375,7 +276,7 @@ def member_count(session: Session, campaign_id: str, group_ids: list[int] | None
 def campaign_totals(session: Session, campaign_id: str) -> tuple[int, Decimal]:
     n, gmv = session.execute(
         select(func.count(func.distinct(OrderItem.entry_id)), func.coalesce(func.sum(OrderItem.amount), 0))
-        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok")
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == ItemStatus.OK)
     ).one()
     return n, Decimal(gmv)
 
@@ -385,7 +286,7 @@ def group_totals(session: Session, campaign_id: str) -> list[tuple[int, str, int
     rows = session.execute(
         select(Group.id, Group.name, func.count(func.distinct(OrderItem.entry_id)), func.sum(OrderItem.amount))
         .join(OrderItem, OrderItem.group_id == Group.id)
-        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == "ok")
+        .where(OrderItem.campaign_id == campaign_id, OrderItem.status == ItemStatus.OK)
         .group_by(Group.id, Group.name).order_by(Group.id)
     )
     return [(gid, name, n, Decimal(gmv or 0)) for gid, name, n, gmv in rows]

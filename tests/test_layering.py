@@ -56,3 +56,32 @@ def test_sdk_imported_in_one_place(module: str) -> None:
         if module in _imported_roots(path)
     }
     assert users <= ONLY_IN[module]
+
+
+# SQL lives in storage/: bot/ may name sessions and errors, never build a statement.
+BOT_SQLALCHEMY_ALLOWED = {"sqlalchemy.orm", "sqlalchemy.exc"}
+BOT_SQLALCHEMY_NAMES_ALLOWED = {"inspect"}  # reading an ORM row's columns is not SQL
+BOT_MODULES_WITH_SQL = {"bot/outbox.py"}  # its own table; to move into storage/ with the outbox work
+
+
+def _sqlalchemy_uses(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    uses = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            uses += [alias.name for alias in node.names if alias.name.split(".")[0] == "sqlalchemy"]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "sqlalchemy":
+            if node.module == "sqlalchemy":
+                uses += [f"sqlalchemy.{a.name}" for a in node.names if a.name not in BOT_SQLALCHEMY_NAMES_ALLOWED]
+            elif node.module not in BOT_SQLALCHEMY_ALLOWED:
+                uses.append(node.module)
+    return uses
+
+
+def test_bot_builds_no_sql() -> None:
+    offences = {
+        str(path.relative_to(ROOT)): _sqlalchemy_uses(path)
+        for path in _sources("bot")
+        if str(path.relative_to(ROOT)) not in BOT_MODULES_WITH_SQL
+    }
+    assert {p: uses for p, uses in offences.items() if uses} == {}

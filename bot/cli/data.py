@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.cli import main
 from storage.db import database_url, open_db, upgrade
 from storage.exports import KINDS, ExportFilter, export
-from storage.reports import platform
+from storage.lookup import platform
 from storage.setup import SetupError, apply_setup, load_setup_text
 
 DB_OPTION = click.option("--db", "db_url", help="Database URL (default $JIELONG_DB or sqlite:///jielong.db).")

@@ -16,7 +16,7 @@ from bot.cli import main
 from bot.cli.data import DB_OPTION, load_setup_file
 from bot.context import AppContext, Settings
 from storage.db import open_db
-from storage.reports import platform
+from storage.lookup import platform
 
 log = logging.getLogger("jielong.run")
 

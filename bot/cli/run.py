@@ -13,10 +13,10 @@ from bot.app import App, rebuild
 from bot.cli import main
 from bot.cli.data import DB_OPTION
 from bot.context import AppContext, SettableClock, Settings
-from bot.events import OutgoingText
+from bot.events import OutgoingText, SendResult
 from bot.transports.replay import ReplayResult, replay_lines
 from storage.db import open_db
-from storage.reports import platform
+from storage.lookup import platform
 
 
 def make_app(db_url: str | None, clock=None) -> tuple[App, SettableClock | None]:
@@ -51,6 +51,7 @@ def replay_command(chat_file: str, db_url: str | None, as_json: bool) -> None:
             click.echo(format_out(out, as_json))
     for out in app.flush():
         click.echo(format_out(out, as_json))
+        app.report(out, SendResult.sent())
     click.echo(f"{result.fed} messages, {result.skipped} skipped", err=True)
 
 

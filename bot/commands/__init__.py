@@ -12,7 +12,7 @@ from bot.commands.registry import REGISTRY, Call, CommandSpec, specs
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
-from storage.reports import current_campaign, is_admin, leader_groups, leader_of
+from storage.lookup import current_campaign, is_admin, leader_groups, leader_of
 
 __all__ = ["REGISTRY", "Call", "CommandSpec", "dispatch", "specs"]
 

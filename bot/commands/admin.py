@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
-
 from bot import texts
 from bot.commands.registry import Call, command
 from bot.handlers.common import money
+from storage.formatting import plain_number
+from storage.lookup import active_leaders, commission_rate, leader_groups, running_campaigns
 from storage.models import Campaign, Leader
-from storage.reports import (
-    campaign_totals,
-    commission_rate,
-    group_totals,
-    leader_groups,
-    plain_number,
-    product_totals,
-)
+from storage.reports import campaign_totals, group_totals, product_totals
 
 
 def _running(call: Call) -> list[Campaign]:
-    """Campaigns open now, or else the latest one."""
-    running = list(call.session.scalars(
-        select(Campaign).where(Campaign.opens <= call.at, Campaign.deadline >= call.at).order_by(Campaign.opens)))
-    if running:
-        return running
-    latest = call.session.scalar(select(Campaign).where(Campaign.opens <= call.at).order_by(Campaign.deadline.desc()))
-    return [latest] if latest else []
+    return running_campaigns(call.session, call.at)
 
 
 @command("平台汇总", role="admin", usage="平台汇总", help="所有群的订单和金额", max_args=0)
@@ -61,7 +48,7 @@ def procurement_command(call: Call) -> str:
 
 @command("团长列表", role="admin", usage="团长列表", help="所有团长和他们的群", max_args=0)
 def leaders_command(call: Call) -> str:
-    leaders = call.session.scalars(select(Leader).where(Leader.active.is_(True)).order_by(Leader.id)).all()
+    leaders = active_leaders(call.session)
     if not leaders:
         return texts.LEADERS_NONE
     return "\n".join(texts.LEADERS_LINE.format(

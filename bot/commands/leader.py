@@ -5,25 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
-
 from bot import broadcasts, texts
 from bot.commands.registry import Call, command, specs
 from bot.events import OutgoingText
 from bot.handlers.common import items_text, money
 from parsers import ChainParser, ProductMatcher
-from storage import ingest
-from storage.models import Campaign, Chain, EntryRow, Group
+from storage.corrections import apply_shortage, mark_picked_up
+from storage.formatting import plain_number
+from storage.lookup import bind_group, catalog_of, current_campaign, find_campaign
+from storage.models import Campaign, Chain, EntryRow, EventKind, Group
 from storage.orders import cancel_entry, update_entry
 from storage.reports import (
-    apply_shortage,
-    current_campaign,
     entries_needing_review,
+    leader_entries,
     leader_statement,
-    mark_picked_up,
     member_orders,
     month_span,
-    plain_number,
     product_totals,
     unpicked,
 )
@@ -77,8 +74,9 @@ def details_command(call: Call) -> str:
     review = entries_needing_review(call.session, campaign.id, ids)
     if review:
         lines.append(texts.DETAILS_REVIEW_HEADER)
-        lines += [texts.DETAILS_REVIEW_LINE.format(member=r.member, text=r.text, reason=r.reason or r.status)
-                  for r in review[:30]]
+        lines += [texts.DETAILS_REVIEW_LINE.format(
+            member=r.member, text=r.text, reason=r.reason or texts.REVIEW_REASONS.get(r.status, r.status))
+            for r in review[:30]]
     return "\n".join(lines)
 
 
@@ -92,14 +90,10 @@ def _posts(call: Call, kind: str, campaign: Campaign) -> int:
 
 @command("开团", role="leader", usage="开团 [活动名]", help="现在把活动发到群里", max_args=1)
 def open_command(call: Call) -> str:
-    campaign = _find_campaign(call, call.args[0]) if call.args else _campaign(call)
+    campaign = find_campaign(call.session, call.args[0]) if call.args else _campaign(call)
     if campaign is None:
         return texts.CAMPAIGN_NOT_FOUND.format(name=call.args[0]) if call.args else texts.NO_CAMPAIGN
     return texts.POSTED.format(count=_posts(call, "open", campaign))
-
-
-def _find_campaign(call: Call, name: str) -> Campaign | None:
-    return call.session.scalar(select(Campaign).where((Campaign.id == name) | (Campaign.title == name)))
 
 
 @command("截单", role="leader", usage="截单", help="现在截单，并把最终名单发到群里", max_args=0, needs_campaign=True)
@@ -118,12 +112,7 @@ def arrived_command(call: Call) -> str:
 
 
 def _entries(call: Call, campaign: Campaign, groups: list[Group]) -> list[EntryRow]:
-    return list(call.session.scalars(
-        select(EntryRow).join(Chain, Chain.id == EntryRow.chain_id)
-        .where(Chain.campaign_id == campaign.id, Chain.group_id.in_([g.id for g in groups]),
-               EntryRow.status.in_(("ok", "late")), ~Chain.chain_key.endswith(ingest.FREE_CHAIN))
-        .order_by(EntryRow.first_seen, EntryRow.id)
-    ))
+    return leader_entries(call.session, campaign.id, [g.id for g in groups])
 
 
 def _split_group(call: Call) -> tuple[list[Group], list[str]]:
@@ -189,11 +178,11 @@ def edit_command(call: Call) -> str:
         return texts.USAGE.format(usage="改单 序号 新内容")
     content = call.rest.split(str(entry.seq), 1)[-1].strip()
     campaign = call.campaign
-    parsed = ChainParser(ingest.catalog_of(call.session, campaign)).parse(f"#接龙\n{entry.seq}. {content}")
+    parsed = ChainParser(catalog_of(call.session, campaign)).parse(f"#接龙\n{entry.seq}. {content}", native=False)
     new = parsed.entries[0] if parsed.entries else None
     if new is None:
         return texts.USAGE.format(usage="改单 序号 新内容")
-    update_entry(call.session, entry, new, actor_id=call.msg.sender, message_id=None, at=call.at, kind="leader_edit")
+    update_entry(call.session, entry, new, actor_id=call.msg.sender, message_id=None, at=call.at, kind=EventKind.LEADER_EDIT)
     return texts.EDITED.format(seq=entry.seq, text=content)
 
 
@@ -203,7 +192,7 @@ def delete_command(call: Call) -> str:
     entry, error, _rest = _one_entry(call, "删单 序号")
     if entry is None:
         return error
-    cancel_entry(call.session, entry, actor_id=call.msg.sender, message_id=None, at=call.at, kind="leader_delete")
+    cancel_entry(call.session, entry, actor_id=call.msg.sender, message_id=None, at=call.at, kind=EventKind.LEADER_DELETE)
     return texts.DELETED.format(seq=entry.seq, text=entry.raw)
 
 
@@ -215,7 +204,7 @@ def shortage_command(call: Call) -> list[OutgoingText] | str:
         qty = Decimal(call.args[1].rstrip("个斤串份箱盒袋包瓶件"))
     except InvalidOperation:
         return texts.USAGE.format(usage="缺货 商品 数量")
-    catalog = ingest.catalog_of(call.session, campaign)
+    catalog = catalog_of(call.session, campaign)
     match = ProductMatcher(catalog).match(call.args[0])
     if match.product is None:
         return texts.PRODUCT_NOT_FOUND.format(name=call.args[0])
@@ -267,7 +256,7 @@ def commission_command(call: Call) -> str:
 @command("绑定", role="leader", usage="绑定 群名", help="把一个群交给我统计", min_args=1)
 def bind_command(call: Call) -> list[OutgoingText]:
     name = call.rest.strip()
-    group = ingest.bind_group(call.session, name, name, call.leader.id, call.at)
+    group = bind_group(call.session, name, name, call.leader.id, call.at)
     call.outbox.enqueue(call.session, OutgoingText(group.chat_id, texts.GREETING), kind="greeting",
                         dedupe_key=f"greet:{group.id}")
     return [OutgoingText(call.msg.sender, texts.BOUND.format(group=group.name), is_group=False)]

@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
-
 from bot import texts
 from bot.handlers.common import Turn, clock_text, items_text
 from parsers.model import ParsedMessage
-from storage import ingest
-from storage.models import Campaign, Group, ProductRow
-from storage.orders import Problem
+from storage.chains import apply_chain
+from storage.lookup import campaign_products, leader_ids
+from storage.models import Campaign, Group
+from storage.orders import Problem, ProblemKind
 from storage.reports import member_count, product_totals
 
 
 def handle_chain(turn: Turn, group: Group, campaign: Campaign | None, parsed: ParsedMessage) -> None:
-    outcome = ingest.apply_chain(
+    outcome = apply_chain(
         turn.session, group=group, campaign=campaign, message=turn.log, parsed=parsed,
-        leader_ids=ingest.leader_ids(turn.session, group), at=turn.at,
+        leader_ids=leader_ids(group), at=turn.at,
     )
     for problem in outcome.problems:
         _tell_member(turn, group, campaign, problem)
-    counted = outcome.added - sum(1 for p in outcome.problems if p.kind == "late")
+    counted = outcome.added - sum(1 for p in outcome.problems if p.kind == ProblemKind.LATE)
     if campaign is not None and (counted > 0 or outcome.cancelled or outcome.changed):
         _maybe_digest(turn, group, campaign)
 
@@ -39,26 +38,24 @@ def _tell_member(turn: Turn, group: Group, campaign: Campaign | None, problem: P
 
 
 def _problem_text(turn: Turn, campaign: Campaign | None, problem: Problem) -> str | None:
-    if problem.kind == "unmatched":
+    if problem.kind == ProblemKind.UNMATCHED:
         names = _product_names(turn, campaign)
-        if problem.detail and problem.detail != "商品不在本团":
+        if problem.detail:
             return texts.UNMATCHED.format(text=problem.text, reason=problem.detail, products=names)
         return texts.UNMATCHED_NO_REASON.format(text=problem.text, products=names)
-    if problem.kind == "late" and campaign is not None:
+    if problem.kind == ProblemKind.LATE and campaign is not None:
         return texts.LATE.format(deadline=clock_text(campaign.deadline, turn.ctx.tz), text=problem.text)
-    if problem.kind == "waitlist":
-        return texts.WAITLIST.format(product=problem.detail or "这个", text=problem.text)
-    if problem.kind == "review":
+    if problem.kind == ProblemKind.WAITLIST:
+        return texts.WAITLIST.format(product=problem.detail or texts.THIS_PRODUCT, text=problem.text)
+    if problem.kind == ProblemKind.REVIEW:
         return texts.REVIEW.format(text=problem.text)
     return None
 
 
 def _product_names(turn: Turn, campaign: Campaign | None) -> str:
     if campaign is None:
-        return "（还没有开团）"
-    names = turn.session.scalars(
-        select(ProductRow.name).where(ProductRow.campaign_id == campaign.id).order_by(ProductRow.position)
-    ).all()
+        return texts.NO_CAMPAIGN_YET
+    names = [p.name for p in campaign_products(turn.session, campaign.id)]
     return "、".join(names[:8]) + ("…" if len(names) > 8 else "")
 
 

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
-from storage import reports
+from storage import formatting
+from storage.formatting import plain_number
 from storage.models import MessageLog
-from storage.reports import plain_number
 
 
 @dataclass
@@ -45,7 +45,7 @@ def money(value) -> str:
 
 def items_text(items) -> str:
     """[(name, qty, unit)] → "麒麟西瓜×2、阳光玫瑰×1串": the export's wording, chat's separator."""
-    return reports.items_text(items, "、")
+    return formatting.items_text(items, "、")
 
 
 def clock_text(when: datetime, tz) -> str:

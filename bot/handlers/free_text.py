@@ -5,14 +5,14 @@ from __future__ import annotations
 from bot import texts
 from bot.handlers.common import Turn, items_text
 from parsers.model import ParsedMessage
-from storage import ingest
+from storage.chains import apply_free_order
 from storage.models import Campaign, Group
 
 
 def handle_free_order(turn: Turn, group: Group, campaign: Campaign | None, parsed: ParsedMessage) -> None:
     if campaign is None or not (parsed.order or parsed.order_unmatched):
         return
-    ingest.apply_free_order(turn.session, group=group, campaign=campaign, message=turn.log,
+    apply_free_order(turn.session, group=group, campaign=campaign, message=turn.log,
                             items=parsed.order or [], unmatched=parsed.order_unmatched or [], at=turn.at)
     if parsed.order:
         items = items_text((i.name, i.qty, i.unit) for i in parsed.order)

@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.app import App
-from bot.events import IncomingMessage
-from storage.models import Group
+from bot.events import IncomingMessage, SendResult
+from storage.lookup import first_bound_group
 
 HELP = "/as ID [名字] 换人  /group 群名 进群  /private 私聊机器人  /quit 退出；空行结束一条消息"
 
@@ -64,9 +64,10 @@ def _send(app: App, state: dict, text: str, n: int, stdout: TextIO) -> None:
     for out in app.feed(msg):
         where = out.to if out.is_group else f"私聊 {out.to}"
         stdout.write(f"  🤖 [{where}] {out.text}\n")
+        app.report(out, SendResult.sent())
 
 
 def _first_group(app: App) -> str | None:
     with app.ctx.sessions() as session:
-        group = session.query(Group).filter(Group.leader_id.is_not(None)).order_by(Group.id).first()
+        group = first_bound_group(session)
         return group.chat_id if group else None

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from bot.app import App
 from bot.context import SettableClock
-from bot.events import IncomingMessage, OutgoingText
+from bot.events import IncomingMessage, OutgoingText, SendResult
 
 
 @dataclass
@@ -32,16 +32,18 @@ class FakeTransport:
             self.clock.set(at)
         msg = IncomingMessage(self.platform, message_id or f"m{next(self._ids)}", chat, user, name, text,
                               self.clock(), chat)
-        out = self.app.feed(msg)
+        return self._deliver(self.app.feed(msg))
+
+    def _deliver(self, out: list[OutgoingText]) -> list[OutgoingText]:
+        for message in out:
+            self.app.report(message, SendResult.sent())
         self.sent.extend(out)
         return out
 
     def wait(self, delta: timedelta) -> list[OutgoingText]:
         """Let time pass and deliver what the rate limits held back."""
         self.clock.advance(delta)
-        out = self.app.flush()
-        self.sent.extend(out)
-        return out
+        return self._deliver(self.app.flush())
 
     def texts_to(self, to: str) -> list[str]:
         return [m.text for m in self.sent if m.to == to]

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from bot.app import App
 from bot.context import SettableClock
-from bot.events import IncomingMessage, OutgoingText
+from bot.events import IncomingMessage, OutgoingText, SendResult
 
 PLATFORM = "replay"
 
@@ -69,4 +69,6 @@ def replay_lines(app: App, clock: SettableClock, lines: Iterable[str], result: R
             continue
         clock.set(msg.sent_at)
         result.fed += 1
-        yield from app.feed(msg)
+        for out in app.feed(msg):
+            app.report(out, SendResult.sent())  # a replay "sends" by printing
+            yield out

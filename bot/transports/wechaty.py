@@ -19,7 +19,7 @@ from collections.abc import Callable
 from datetime import UTC
 
 from bot.app import App
-from bot.events import IncomingMessage, OutgoingText
+from bot.events import Capabilities, IncomingMessage, OutgoingText, SendResult
 
 log = logging.getLogger(__name__)
 MENTION_SEPARATOR = "\u2005"  # WeChat puts U+2005 after an @mention
@@ -69,6 +69,8 @@ def strip_mentions(text: str) -> str:
 
 class WechatyTransport:
     """Runs one WeChat account: receives through wechaty, feeds the app, sends replies."""
+
+    capabilities = Capabilities(group_posts=True, mentions=True, private_chat=True, images=False)
 
     def __init__(self, app: App, *, endpoint: str, token: str, cache_dir: str | None = None,
                  plugin_port: int | None = None, on_sent: Callable[[OutgoingText], None] | None = None):
@@ -142,7 +144,7 @@ class WechatyTransport:
             return
         if incoming is None:
             return
-        lock = self._chat_locks.setdefault(incoming.chat or f"private:{incoming.sender}", asyncio.Lock())
+        lock = self._chat_locks.setdefault(incoming.session_key, asyncio.Lock())
         async with lock:
             replies = await asyncio.to_thread(self.app.feed, incoming)
             await self.send_all(replies)
@@ -155,20 +157,20 @@ class WechatyTransport:
         talker = msg.talker()
         room = msg.room()
         text = msg.text() or ""
-        chat, chat_name, mentions_bot = None, None, False
+        chat, chat_name = None, None
+        mentions = tuple(msg.payload.mention_ids or ()) if room is not None else ()
         if room is not None:
             await room.ready()
             chat, chat_name = room.room_id, await room.topic()
             self_id = self.bot.user_self().contact_id if self.bot else None
-            mentions_bot = self_id is not None and self_id in (msg.payload.mention_ids or [])
-            if mentions_bot:
+            if self_id is not None and self_id in mentions:
                 text = strip_mentions(text)
         sent_at = msg.date()
         if sent_at.tzinfo is None:
             sent_at = sent_at.replace(tzinfo=UTC)
         return IncomingMessage(
             platform="wechaty", message_id=msg.message_id, chat=chat, sender=talker.contact_id,
-            sender_name=talker.name, text=text, sent_at=sent_at, chat_name=chat_name, mentions_bot=mentions_bot,
+            sender_name=talker.name, text=text, sent_at=sent_at, chat_name=chat_name, mentions=mentions,
         )
 
     # --- outbound -------------------------------------------------------------------------
@@ -177,8 +179,13 @@ class WechatyTransport:
         for out in messages:
             try:
                 await self.send(out)
-            except Exception:  # noqa: BLE001 - a failed send is logged, the rest still go
+                result = SendResult.sent()
+            except TransportError as exc:
+                result = SendResult.failed(str(exc))
+            except Exception as exc:  # noqa: BLE001 - a failed send is kept for a retry, the rest still go
                 log.exception("could not send to %s", out.to)
+                result = SendResult.retry(f"{exc.__class__.__name__}: {exc}")
+            await asyncio.to_thread(self.app.report, out, result)
 
     async def send(self, out: OutgoingText) -> None:
         async with self._send_lock:

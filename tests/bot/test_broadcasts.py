@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot import broadcasts, summaries, texts
-from storage.ingest import group_for_chat
+from storage.lookup import group_for_chat
 from storage.models import Campaign
 from tests.bot.test_group_flow import L1, L2_ZHANG, chain
 from tests.conftest import GROUP, at

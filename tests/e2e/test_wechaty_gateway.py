@@ -24,7 +24,7 @@ from bot import broadcasts
 from bot.app import App
 from bot.context import AppContext, Settings
 from storage.db import open_db
-from storage.ingest import group_for_chat
+from storage.lookup import group_for_chat
 from storage.models import Campaign, EntryRow
 from storage.setup import apply_setup, load_setup_text
 from tests.conftest import TZ, demo_setup_text

@@ -19,7 +19,7 @@ LINES = ["3栋502 王姐 西瓜2个", "5栋101 张叔 鸡蛋1盒", "小陈 西�
 
 
 def apply(index: KnownIndex, plan: MergePlan, next_id: list[int]) -> None:
-    """What storage.ingest does with a plan, as far as the known lines go."""
+    """What storage.chains does with a plan, as far as the known lines go."""
 
     def remember(new, active: bool = True) -> None:
         next_id[0] += 1

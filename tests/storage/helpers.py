@@ -12,14 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.model import Entry, Item, ParsedMessage, Unmatched
-from storage.ingest import (
-    apply_chain,
-    apply_free_order,
-    campaign_for_group,
-    group_for_chat,
-    leader_ids,
-    record_message,
-)
+from storage.chains import apply_chain, apply_free_order
+from storage.log import record_message
+from storage.lookup import campaign_for_group, group_for_chat, leader_ids
 from storage.models import Chain, EntryRow, Group, OrderItem
 from storage.orders import ChainOutcome
 from storage.setup import apply_setup, load_setup_text
@@ -119,7 +114,7 @@ class Feed:
         campaign = campaign_for_group(session, group, when)
         parsed = ParsedMessage(is_chain=True, title=TITLE, chain_key=TITLE, entries=entries)
         return apply_chain(session, group=group, campaign=campaign, message=message, parsed=parsed,
-                           leader_ids=leader_ids(session, group), at=when)
+                           leader_ids=leader_ids(group), at=when)
 
     def free(self, sender: str, text: str, items: list[Item], when: datetime,
              unmatched: list[Unmatched] | None = None) -> ChainOutcome | None:

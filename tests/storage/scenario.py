@@ -13,14 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from parsers.model import Entry, ParsedMessage
+from storage.chains import apply_chain
 from storage.db import open_db
-from storage.ingest import (
-    apply_chain,
-    campaign_for_group,
-    group_for_chat,
-    leader_ids,
-    record_message,
-)
+from storage.log import record_message
+from storage.lookup import campaign_for_group, group_for_chat, leader_ids
 from tests.storage.helpers import TITLE, at, line
 
 
@@ -76,7 +72,7 @@ def apply_copy(session, copy: Copy) -> bool:
     group = group_for_chat(session, copy.chat)
     parsed = ParsedMessage(is_chain=True, title=TITLE, chain_key=TITLE, entries=copy.entries)
     apply_chain(session, group=group, campaign=campaign_for_group(session, group, copy.sent_at), message=message,
-                parsed=parsed, leader_ids=leader_ids(session, group), at=copy.sent_at)
+                parsed=parsed, leader_ids=leader_ids(group), at=copy.sent_at)
     return True
 
 

@@ -9,14 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from parsers.model import Item, Unmatched
-from storage.ingest import (
-    bind_group,
-    campaign_for_group,
-    catalog_of,
-    group_for_chat,
-    record_message,
-    reset_projection,
-)
+from storage.chains import reset_projection
+from storage.log import record_message
+from storage.lookup import bind_group, campaign_for_group, catalog_of, group_for_chat
 from storage.models import Campaign, Chain, EntryEvent, EntryRow, Group, MessageLog, OrderItem
 from storage.orders import cancel_entry, update_entry
 from storage.reports import product_totals

@@ -9,18 +9,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from storage.ingest import group_for_chat
+from storage.corrections import apply_shortage, close_campaign, mark_picked_up
+from storage.lookup import current_campaign, group_for_chat, is_admin, leader_groups, leader_of
 from storage.models import Adjustment, Group
 from storage.reports import (
-    apply_shortage,
-    close_campaign,
-    current_campaign,
     entries_needing_review,
-    is_admin,
-    leader_groups,
-    leader_of,
     leader_statement,
-    mark_picked_up,
     member_orders,
     month_span,
     monthly_periods,

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import update
 
+from storage.corrections import close_campaign
 from storage.models import Campaign, Group, ProductRow
-from storage.reports import close_campaign
 from storage.revision import bump_setup_revision, setup_revision
 from storage.setup import apply_setup, load_setup_text
 from tests.storage.helpers import SETUP, Feed, at, line, load

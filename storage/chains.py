@@ -1,5 +1,5 @@
-"""The write side the live bot uses for every message: log it, find its group and
-campaign, and merge chain copies into entries (parsers.merge decides, this applies).
+"""Chains: merging each copy of a 接龙 into its stored entries (parsers.merge decides, this
+applies), and the free-text orders a group writes beside its chains.
 
 A message's cost is proportional to what is new in it: the lines a chain already holds are
 kept in memory per chain (checked against `chains.version`), so a repost of a 1000-line
@@ -11,32 +11,34 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import datetime
-from functools import cache
 
-from sqlalchemy import bindparam, delete, event, func, or_, select, update
+from sqlalchemy import bindparam, delete, event, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from parsers.merge import KnownIndex, KnownLine, diff_copy
-from parsers.model import Entry, Item, ParsedMessage, Product, Unmatched
+from parsers.model import Entry, Item, ParsedMessage, Unmatched
 from storage.db import insert_unless_present
 from storage.fast import FastStatement
 from storage.models import (
+    ACTIVE_ENTRY,
     Adjustment,
     Campaign,
-    CampaignGroup,
     Chain,
+    ChainKind,
     EntryEvent,
     EntryRow,
+    EntryStatus,
+    EventKind,
     Group,
     MessageLog,
     OrderItem,
-    ProductRow,
 )
 from storage.orders import (
     ChainOutcome,
     OrderScope,
     Problem,
+    ProblemKind,
     ScopeData,
     WrittenEntry,
     cancel_entry,
@@ -46,99 +48,8 @@ from storage.orders import (
 )
 from storage.revision import setup_revision
 
-FREE_CHAIN = "__free__"  # pseudo-chain holding free-text orders of a campaign in a group
-
-
-def record_message(
-    session: Session, *, platform: str, message_id: str, chat_id: str | None, chat_name: str | None,
-    sender_id: str, sender_name: str, text: str, sent_at: datetime, received_at: datetime,
-) -> MessageLog | None:
-    """Log an inbound message; None when this (platform, message_id) was logged before.
-
-    One INSERT … ON CONFLICT DO NOTHING: a redelivery, or another process logging the same
-    message at the same moment, inserts nothing and is told so. The row returned is not
-    attached to the session (nothing reads it back).
-    """
-    values = dict(platform=platform, message_id=message_id, chat_id=chat_id, chat_name=chat_name,
-                  sender_id=sender_id, sender_name=sender_name, text=text, sent_at=sent_at,
-                  received_at=received_at)
-    inserted = _log_insert(session.get_bind().dialect.name).fetch_one(session, values)
-    if inserted is None:
-        return None
-    return MessageLog(id=inserted[0], **values)
-
-
-@cache
-def _log_insert(dialect: str) -> FastStatement:
-    table = MessageLog.__table__
-    return FastStatement(insert_unless_present(dialect, table, ["platform", "message_id"]).returning(table.c.id))
-
-
-def group_for_chat(session: Session, chat_id: str, chat_name: str | None = None) -> Group | None:
-    group = session.scalar(_GROUP_BY_CHAT, dict(chat=chat_id, name=chat_name or chat_id))
-    if group is None and chat_name:
-        group = session.scalar(_GROUP_BY_NAME, dict(name=chat_name))
-    return group
-
-
-# Statements the bot runs for every message are built once.
-_GROUP_BY_CHAT = select(Group).where(Group.chat_id.in_([bindparam("chat"), bindparam("name")])).limit(1)
-_GROUP_BY_NAME = select(Group).where(Group.name == bindparam("name")).limit(1)
-
-
-def bind_group(session: Session, chat_id: str, chat_name: str | None, leader_id: str, at: datetime) -> Group:
-    group = group_for_chat(session, chat_id, chat_name)
-    if group is None:
-        group = Group(chat_id=chat_id, name=chat_name or chat_id)
-        session.add(group)
-    group.leader_id, group.bound_at = leader_id, at
-    session.flush()
-    return group
-
-
-def leader_ids(session: Session, group: Group) -> set[str]:
-    """Who may change anyone's line in this group: its leader."""
-    return {group.leader_id} if group.leader_id else set()
-
-
-def campaign_for_group(session: Session, group: Group, at: datetime) -> Campaign | None:
-    """The campaign a chain in this group belongs to at this time.
-
-    Among the campaigns for this group that have opened, the one still taking orders with
-    the nearest deadline; if none is, the one whose deadline passed most recently (so a
-    line written after the deadline is kept as late rather than lost).
-    """
-    params = dict(group=group.id, at=at)
-    return session.scalar(_RUNNING_CAMPAIGN, params) or session.scalar(_LAST_CAMPAIGN, params)
-
-
-_OPENED_IN_GROUP = select(Campaign).where(
-    or_(Campaign.all_groups.is_(True),
-        Campaign.id.in_(select(CampaignGroup.campaign_id).where(CampaignGroup.group_id == bindparam("group")))),
-    Campaign.opens <= bindparam("at"),
-)
-_RUNNING_CAMPAIGN = (_OPENED_IN_GROUP.where(Campaign.deadline >= bindparam("at"), Campaign.closed_at.is_(None))
-                     .order_by(Campaign.deadline).limit(1))
-_LAST_CAMPAIGN = _OPENED_IN_GROUP.order_by(Campaign.deadline.desc()).limit(1)
-
-
-def next_campaign_opening(session: Session, after: datetime) -> datetime | None:
-    """When the next campaign (of any group) opens after this time."""
-    return session.scalar(_NEXT_OPENING, dict(after=after))
-
-
-_NEXT_OPENING = select(func.min(Campaign.opens)).where(Campaign.opens > bindparam("after"))
-
-
-def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
-    rows = session.scalars(
-        select(ProductRow).where(ProductRow.campaign_id == campaign.id).order_by(ProductRow.position, ProductRow.id)
-    )
-    return [Product(sku=r.sku, name=r.name, price=r.price, unit=r.unit, aliases=tuple(r.aliases or ()),
-                    stock=r.stock) for r in rows]
-
-
-# --- chains --------------------------------------------------------------------------------
+FREE_CHAIN = "__free__"  # key of the pseudo-chain holding free-text orders of a campaign in a group
+FREE_CHAIN_TITLE = "群聊里的零散下单"
 
 
 @dataclass
@@ -243,7 +154,7 @@ def _committed(session: Session) -> None:
 
 def _known_line(row: EntryRow | WrittenEntry) -> KnownLine:
     return KnownLine(entry_id=row.id, line_hash=row.line_hash, author=row.author_id, seq=row.seq,
-                     identity=identity_of_row(row), active=row.status in ("ok", "late"), missing=row.missing)
+                     identity=identity_of_row(row), active=row.status in ACTIVE_ENTRY, missing=row.missing)
 
 
 def chain_key_of(campaign: Campaign | None, key: str) -> str:
@@ -252,7 +163,7 @@ def chain_key_of(campaign: Campaign | None, key: str) -> str:
 
 
 def chain_for(session: Session, group: Group, campaign: Campaign | None, full_key: str, title: str | None,
-              message: MessageLog) -> Chain:
+              message: MessageLog, kind: ChainKind = ChainKind.CHAIN) -> Chain:
     """The chain row for a key (campaign id prefixed), created when first seen."""
     query = select(Chain).where(Chain.group_id == group.id, Chain.chain_key == full_key)
     chain = session.scalar(query)
@@ -262,7 +173,7 @@ def chain_for(session: Session, group: Group, campaign: Campaign | None, full_ke
         # applied to it rather than failing on the unique key.
         session.execute(insert_unless_present(session.get_bind().dialect.name, Chain.__table__,
                                               ["group_id", "chain_key"]).values(
-            group_id=group.id, campaign_id=campaign.id if campaign else None, chain_key=full_key,
+            group_id=group.id, campaign_id=campaign.id if campaign else None, chain_key=full_key, kind=kind,
             title=(title or "")[:500], first_message_id=message.id, created_at=message.sent_at, version=0))
         chain = session.scalar(query)
     return chain
@@ -283,7 +194,7 @@ def apply_chain(
     written: list[WrittenEntry] = []
     touched: set[int] = set()  # existing entries changed through the ORM
 
-    def add(entry: Entry, author_id: str, author_name: str, status: str) -> WrittenEntry:
+    def add(entry: Entry, author_id: str, author_name: str, status: EntryStatus) -> WrittenEntry:
         row = new_entry(session, state.chain_id, scope, entry, known_keys=state.keys, author_id=author_id,
                         author_name=author_name, message_id=message.id, at=at, status=status, outcome=outcome)
         written.append(row)
@@ -291,19 +202,19 @@ def apply_chain(
 
     for new in plan.added:
         name = new.entry.member or (message.sender_name if new.author == message.sender_id else "")
-        row = add(new.entry, new.author, name, "late" if scope.is_late(at) else "ok")
-        if row.status == "late":
-            outcome.problems.append(Problem(row.author_id, name or row.author_id, "late", new.entry.raw))
+        row = add(new.entry, new.author, name, EntryStatus.LATE if scope.is_late(at) else EntryStatus.OK)
+        if row.status == EntryStatus.LATE:
+            outcome.problems.append(Problem(row.author_id, name or row.author_id, ProblemKind.LATE, new.entry.raw))
         outcome.added += 1
     for known_line, new in plan.edits:
         row = session.get(EntryRow, known_line.entry_id)
         if scope.is_late(at) and message.sender_id not in leader_ids:
             # After the deadline the counted order stays as it was; the new text is kept as
             # a late line for the leader to decide on.
-            add(new.entry, row.author_id, row.author_name, "late")
-            session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind="late_edit",
+            add(new.entry, row.author_id, row.author_name, EntryStatus.LATE)
+            session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind=EventKind.LATE_EDIT,
                                    actor_id=message.sender_id, before=row.raw, after=new.entry.raw, at=at))
-            outcome.problems.append(Problem(row.author_id, row.member or row.author_name, "late", new.entry.raw))
+            outcome.problems.append(Problem(row.author_id, row.member or row.author_name, ProblemKind.LATE, new.entry.raw))
             continue
         update_entry(session, row, new.entry, actor_id=message.sender_id, message_id=message.id, at=at,
                      scope=scope, outcome=outcome)
@@ -321,13 +232,13 @@ def apply_chain(
             touched.add(row.id)
             outcome.cancelled += 1
         # The cancellation line itself is kept (inactive) so later copies know it.
-        add(new.entry, new.author, new.entry.member or message.sender_name, "cancelled")
+        add(new.entry, new.author, new.entry.member or message.sender_name, EntryStatus.CANCELLED)
     for known_line, new in plan.reviews:
-        add(new.entry, message.sender_id, message.sender_name, "review")
+        add(new.entry, message.sender_id, message.sender_name, EntryStatus.REVIEW)
         if known_line is not None:
-            session.add(EntryEvent(entry_id=known_line.entry_id, message_id=message.id, kind="review",
+            session.add(EntryEvent(entry_id=known_line.entry_id, message_id=message.id, kind=EventKind.REVIEW,
                                    actor_id=message.sender_id, after=new.entry.raw, at=at))
-        outcome.problems.append(Problem(message.sender_id, message.sender_name, "review", new.entry.raw))
+        outcome.problems.append(Problem(message.sender_id, message.sender_name, ProblemKind.REVIEW, new.entry.raw))
     _mark_presence(session, plan, message, at)
     outcome.missing = len(plan.missing)
     touched |= {line.entry_id for line in (*plan.missing, *plan.reappeared)}
@@ -353,12 +264,12 @@ def _mark_presence(session: Session, plan, message: MessageLog, at: datetime) ->
     for line in plan.missing:
         row = session.get(EntryRow, line.entry_id)
         row.missing = True
-        session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind="missing",
+        session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind=EventKind.MISSING,
                                actor_id=message.sender_id, at=at))
     for line in plan.reappeared:
         row = session.get(EntryRow, line.entry_id)
         row.missing = False
-        session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind="reappeared",
+        session.add(EntryEvent(entry_id=row.id, message_id=message.id, kind=EventKind.REAPPEARED,
                                actor_id=message.sender_id, at=at))
 
 
@@ -368,13 +279,14 @@ def apply_free_order(
 ) -> ChainOutcome:
     """A free-text order ("+1 西瓜", "我的西瓜改成3个"): kept for the leader to confirm,
     not counted, because the same order is usually also written into the chain."""
-    chain = chain_for(session, group, campaign, chain_key_of(campaign, FREE_CHAIN), "群聊里的零散下单", message)
+    chain = chain_for(session, group, campaign, chain_key_of(campaign, FREE_CHAIN), FREE_CHAIN_TITLE, message,
+                      kind=ChainKind.FREE)
     scope = OrderScope.of(session, chain, group)
     entry = Entry(seq=0, raw=message.text.strip()[:500], member=message.sender_name, items=items,
                   unmatched=unmatched)
     outcome = ChainOutcome()
     new_entry(session, chain.id, scope, entry, author_id=message.sender_id, author_name=message.sender_name,
-              message_id=message.id, at=at, status="review", outcome=outcome)
+              message_id=message.id, at=at, status=EntryStatus.REVIEW, outcome=outcome)
     chain.version += 1
     outcome.added = 1
     return outcome
