@@ -15,7 +15,14 @@ from sqlalchemy import func, select
 from storage.db import open_db
 from storage.models import EntryRow, MessageLog
 from tests.conftest import TZ, demo_setup_text
-from tests.e2e.gateway_helpers import GEWE_TOKEN, TOKEN, BotProcess, FakeVendor, free_port, native_chain_xml
+from tests.e2e.gateway_helpers import (
+    GEWE_TOKEN,
+    TOKEN,
+    BotProcess,
+    FakeVendor,
+    free_port,
+    native_chain_xml,
+)
 
 GROUP = "阳光小区3期团购群"
 ROOM = "4455667788@chatroom"

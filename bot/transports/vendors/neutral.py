@@ -52,7 +52,7 @@ def message_from_payload(data: Any, tz: tzinfo) -> IncomingMessage:
     """One neutral message, checked field by field; BadPayload names the first problem."""
     if not isinstance(data, dict):
         raise BadPayload("the body must be one JSON object")
-    text = fields.text(data, "text")
+    text = fields.text(data, "text", required=False)
     raw = fields.text(data, "raw", limit=fields.MAX_RAW, required=False)
     native = fields.flag(data, "native")
     if native and not (raw and looks_native(raw)):
