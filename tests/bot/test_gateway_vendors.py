@@ -134,7 +134,7 @@ def test_gewe_callbacks_without_a_message_for_the_bot_are_ignored(body) -> None:
     (gewe_body("wxid_a:\nhi", CreateTime="soon"), "'CreateTime'"),
     (gewe_body("hi", source="wxid_a", NewMsgId=None), "missing 'NewMsgId'"),
     (gewe_body(None, source="wxid_a"), "missing 'Content'"),
-    (gewe_body("hi", source="bad id\n"), "control characters"),
+    (gewe_body("hi", source="bad\x01id"), "control characters"),
 ])
 def test_gewe_refuses_what_it_cannot_read(body, reason) -> None:
     with pytest.raises(BadPayload, match=reason):
