@@ -24,6 +24,7 @@ from bot.app import App
 from bot.cli import main
 from bot.cli.data import DB_OPTION, _db_error, load_setup_file, open_sessions
 from bot.context import AppContext, Settings
+from bot.transports.vendors import VENDOR_NAMES
 from storage.lookup import platform
 
 log = logging.getLogger("jielong.run")
@@ -40,13 +41,15 @@ class HttpOptions:
 
 @main.command("run")
 @click.option("--transport", type=click.Choice(TRANSPORTS), default="wechaty", show_default=True,
+              envvar="JIELONG_TRANSPORT", show_envvar=True,
               help="wechaty: a puppet-service gateway (WECHATY_PUPPET_SERVICE_TOKEN/_ENDPOINT); "
                    "http: a vendor's HTTP gateway (JIELONG_HTTP_TOKEN, --listen, --send-url).")
-@click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT",
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT", envvar="JIELONG_LISTEN", show_envvar=True,
               help="http: where the gateway's callbacks arrive.")
-@click.option("--send-url", metavar="URL", help="http: where the bot's messages are POSTed "
+@click.option("--send-url", metavar="URL", envvar="JIELONG_SEND_URL", show_envvar=True, help="http: where the bot's messages are POSTed "
                                                 "(with --vendor gewe: the vendor's API base URL).")
-@click.option("--vendor", type=click.Choice(["neutral", "gewe"]), default="neutral", show_default=True,
+@click.option("--vendor", type=click.Choice(VENDOR_NAMES), default="neutral", show_default=True,
+              envvar="JIELONG_VENDOR", show_envvar=True,
               help="http: the gateway's message format (see docs/http-gateway.md).")
 @click.option("--setup", "setup_file", type=click.Path(dir_okay=False), help="Load this set-up file first.")
 @DB_OPTION

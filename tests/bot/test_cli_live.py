@@ -15,8 +15,12 @@ from tests.e2e.gateway_helpers import free_port
 TOKEN = "a-long-enough-secret-123"
 
 
+QUIET = {name: None for name in ("JIELONG_TRANSPORT", "JIELONG_LISTEN", "JIELONG_SEND_URL", "JIELONG_VENDOR",
+                                  "JIELONG_DB", "JIELONG_HTTP_TOKEN", "JIELONG_GEWE_TOKEN")}
+
+
 def run(*args: str, env: dict[str, str | None] | None = None):
-    return CliRunner().invoke(main, list(args), env=env or {})
+    return CliRunner().invoke(main, list(args), env={**QUIET, **(env or {})})
 
 
 def one_line_error(result, *words: str) -> None:
@@ -30,7 +34,7 @@ def one_line_error(result, *words: str) -> None:
 
 def http(*extra: str, token: str | None = TOKEN, db: str = "sqlite://", **env):
     return run("run", "--transport", "http", "--db", db, *extra,
-               env={"JIELONG_HTTP_TOKEN": token, "JIELONG_GEWE_TOKEN": None, **env})
+               env={"JIELONG_HTTP_TOKEN": token, **env})
 
 
 @pytest.mark.parametrize(("args", "token", "words"), [
@@ -91,6 +95,13 @@ def test_wechaty_settings_mistakes(env, words) -> None:
 def test_wechaty_gateway_unreachable_is_one_line() -> None:
     env = {"WECHATY_PUPPET_SERVICE_TOKEN": "t0ken-123", "WECHATY_PUPPET_SERVICE_ENDPOINT": f"127.0.0.1:{free_port()}"}
     one_line_error(run("run", "--db", "sqlite://", env=env), "cannot reach the gateway")
+
+
+def test_the_http_settings_can_come_from_the_environment() -> None:
+    result = run("run", "--db", "sqlite://", env={"JIELONG_TRANSPORT": "http", "JIELONG_HTTP_TOKEN": TOKEN,
+                                                 "JIELONG_LISTEN": "nonsense", "JIELONG_SEND_URL": "http://x/"})
+    one_line_error(result, "--listen 'nonsense'")
+    assert "JIELONG_SEND_URL" in run("run", "--help").output
 
 
 def test_version_and_log_level() -> None:
