@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from bot.app import App
 from bot.events import Capabilities, OutgoingText, SendResult
+from bot.transports import TransportError
 from bot.transports.vendors import BadPayload, Vendor
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,6 @@ FLUSH_EVERY_SECONDS = 3.0
 SEND_TIMEOUT_SECONDS = 10.0
 TOKEN_ENV = "JIELONG_HTTP_TOKEN"
 MIN_TOKEN = 16
-
-
-class TransportError(RuntimeError):
-    """A problem that stops the bot from starting: said in one line, exit non-zero."""
 
 
 def import_stack():

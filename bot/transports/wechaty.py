@@ -30,16 +30,12 @@ from urllib.parse import quote
 from bot import logs
 from bot.app import App
 from bot.events import Capabilities, IncomingMessage, OutgoingText, SendResult
+from bot.transports import TransportError, strip_mentions
 
 log = logging.getLogger(__name__)
-MENTION_SEPARATOR = "\u2005"  # WeChat puts U+2005 after an @mention
 FLUSH_EVERY_SECONDS = 3.0
 RECONNECT_SECONDS = (1, 2, 5, 10, 30)  # after a lost stream; the last one repeats
 QR_PAGE = "https://wechaty.js.org/qrcode/"
-
-
-class TransportError(RuntimeError):
-    """A problem that stops the bot from starting: said in one line, exit non-zero."""
 
 
 def import_wechaty():
@@ -92,13 +88,6 @@ def check_gateway(endpoint: str | None, token: str | None, timeout: float = 3.0)
     except OSError as exc:
         raise TransportError(f"cannot reach the gateway at {endpoint}: {exc.strerror or exc}") from None
     return host, int(port)
-
-
-def strip_mentions(text: str) -> str:
-    """"@机器人\u2005汇总" → "汇总"."""
-    parts = text.split(MENTION_SEPARATOR)
-    kept = [p for p in parts if not p.startswith("@")] if len(parts) > 1 else parts
-    return MENTION_SEPARATOR.join(kept).strip() if kept else text.strip()
 
 
 class WechatyTransport:

@@ -40,6 +40,14 @@ def test_neutral_reads_the_replay_line_format_and_the_extras() -> None:
     assert not msg.native_chain and msg.raw is None
 
 
+def test_neutral_strips_the_bots_own_mention_only() -> None:
+    base = {"id": "1", "time": NOW, "chat": "g@chatroom", "from": "wxid_a", "account": "wxid_bot"}
+    said = message_from_payload(base | {"text": "@团购小助手\u2005明细", "mentions": ["wxid_bot"]}, TZ)
+    assert said.text == "明细"
+    other = message_from_payload(base | {"text": "@李姐\u2005明细", "mentions": ["wxid_li"]}, TZ)
+    assert other.text == "@李姐\u2005明细"
+
+
 def test_neutral_defaults_private_chat_unix_time_and_native_text() -> None:
     msg = message_from_payload({"id": "p1", "time": NOW, "from": "wxid_a", "text": "汇总"}, TZ)
     assert msg.chat is None and msg.sender_name == "wxid_a" and msg.sent_at == datetime.fromtimestamp(NOW, UTC)
@@ -95,7 +103,9 @@ def test_gewe_group_text_takes_the_sender_from_the_prefix_and_the_mentions_from_
                           TZ)
     assert (msg.platform, msg.message_id, msg.chat, msg.sender, msg.sender_name, msg.account) == (
         "gewe", "wx_app:7001", "99@chatroom", "wxid_wang", "王姐", "wxid_bot")
-    assert msg.text == "@团购小助手\u2005汇总" and msg.mentions == ("wxid_bot", "wxid_x")
+    assert msg.text == "汇总" and msg.mentions == ("wxid_bot", "wxid_x")  # said to the bot: the @ goes
+    other = gewe().incoming(gewe_body("wxid_wang:\n@李姐\u2005在吗", MsgSource="<atuserlist>wxid_li</atuserlist>"), TZ)
+    assert other.text == "@李姐\u2005在吗" and other.mentions == ("wxid_li",)
     assert msg.sent_at == datetime.fromtimestamp(NOW, UTC) and not msg.native_chain
 
 

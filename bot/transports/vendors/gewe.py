@@ -26,6 +26,7 @@ from typing import Any
 
 from bot import logs
 from bot.events import Capabilities, IncomingMessage, OutgoingText, SendResult
+from bot.transports import strip_mentions
 from bot.transports.vendors import BadPayload, SendRequest, VendorConfigError, fields
 from parsers.appmsg import looks_native, parse_native
 
@@ -87,13 +88,16 @@ class Gewe:
             raw, native, text = content, True, chain.title_text
         if len(text) > fields.MAX_TEXT:
             raise BadPayload(f"'Content' is longer than {fields.MAX_TEXT} characters")
+        mentions = _mentions(body)
+        if chat is not None and account in mentions:
+            text = strip_mentions(text)  # "@团购小助手\u2005汇总" is "汇总" said to the bot
         message_id = fields.identifier(body, "NewMsgId", limit=fields.MAX_MESSAGE_ID - 40)
         return IncomingMessage(
             platform=PLATFORM,
             message_id=f"{app_id}:{message_id}" if app_id else message_id,
             chat=chat, sender=sender, sender_name=_sender_name(body) or sender, text=text,
             sent_at=fields.timestamp(body.get("CreateTime"), "CreateTime", tz),
-            account=account, raw=raw, native_chain=native, mentions=_mentions(body),
+            account=account, raw=raw, native_chain=native, mentions=mentions,
         )
 
     # --- out ---------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from datetime import tzinfo
 from typing import Any
 
 from bot.events import Capabilities, IncomingMessage, OutgoingText, SendResult
+from bot.transports import strip_mentions
 from bot.transports.vendors import BadPayload, SendRequest, fields
 from parsers.appmsg import looks_native, parse_native
 
@@ -64,6 +65,10 @@ def message_from_payload(data: Any, tz: tzinfo) -> IncomingMessage:
         raise BadPayload("missing 'text'")
     sender = fields.identifier(data, "from")
     chat = fields.identifier(data, "chat", limit=fields.MAX_CHAT, required=False)
+    account = fields.identifier(data, "account", required=False)
+    mentions = fields.mention_list(data)
+    if chat is not None and account is not None and account in mentions and not native:
+        text = strip_mentions(text)  # "@团购小助手\u2005汇总" is "汇总" said to the bot
     return IncomingMessage(
         platform=PLATFORM,
         message_id=fields.identifier(data, "id", limit=fields.MAX_MESSAGE_ID),
@@ -73,8 +78,8 @@ def message_from_payload(data: Any, tz: tzinfo) -> IncomingMessage:
         text=text,
         sent_at=fields.timestamp(data.get("time"), "time", tz),
         chat_name=fields.name(data, "chat_name") or chat,
-        account=fields.identifier(data, "account", required=False),
+        account=account,
         raw=raw,
         native_chain=native,
-        mentions=fields.mention_list(data),
+        mentions=mentions,
     )
