@@ -76,10 +76,12 @@ def check_send_url(url: str) -> str:
 def bind(host: str, port: int) -> socket.socket:
     """Bind the listening socket before anything else starts, so a taken port is one line."""
     try:
-        info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-        sock = socket.socket(info[0], socket.SOCK_STREAM)
+        family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        # proto must say TCP: asyncio sets TCP_NODELAY on accepted sockets only then, and
+        # without it every answer on a kept-alive connection waits ~40 ms for a delayed ACK.
+        sock = socket.socket(family, kind, proto or socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(info[4])
+        sock.bind(address)
     except OSError as exc:
         raise TransportError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     sock.listen(128)

@@ -67,6 +67,18 @@ def test_a_port_in_use_is_one_line() -> None:
                        "cannot listen on", str(port))
 
 
+def test_the_listening_socket_is_tcp_so_answers_go_out_without_delay() -> None:
+    from bot.transports.http import bind
+
+    sock = bind("127.0.0.1", 0)
+    try:
+        # asyncio sets TCP_NODELAY on accepted connections only for sockets that say TCP;
+        # without it each answer on a kept-alive connection waited ~40 ms (bench_http.py).
+        assert sock.proto == socket.IPPROTO_TCP
+    finally:
+        sock.close()
+
+
 def test_an_unreachable_database_is_one_line() -> None:
     result = http("--listen", f"127.0.0.1:{free_port()}", "--send-url", "http://127.0.0.1:9/send",
                   db="postgresql+psycopg://nobody@127.0.0.1:1/none")
