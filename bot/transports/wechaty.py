@@ -146,12 +146,14 @@ class WechatyTransport:
                 return
             error = session.exception()
             refused = _refusal(error)
-            if refused or not self.ready.is_set():
+            if refused or self.account is None:  # never logged in: this is a start-up mistake
                 raise TransportError(refused or f"cannot start on the gateway at {self.endpoint}: "
                                                f"{_describe(error)}")
+            if self.ready.is_set():
+                failures = 0  # it was up since the last failure: start the backoff again
             delay = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
             failures += 1
-            log.warning("lost the gateway at %s (%s); reconnecting in %d s", self.endpoint, _describe(error), delay)
+            log.warning("lost the gateway at %s (%s); trying again in %d s", self.endpoint, _describe(error), delay)
             self.ready.clear()
             await self._disconnect()
             with contextlib.suppress(TimeoutError):
@@ -327,7 +329,8 @@ def _describe(error: BaseException | None) -> str:
     if error is None:
         return "the gateway closed the event stream"
     status = getattr(getattr(error, "status", None), "name", None)
-    detail = status or getattr(error, "strerror", None) or str(error) or error.__class__.__name__
+    first = error.args[0] if error.args and isinstance(error.args[0], str) else None
+    detail = status or getattr(error, "strerror", None) or first or str(error) or "no detail"
     return logs.redact(f"{error.__class__.__name__}: {detail}")
 
 

@@ -218,6 +218,30 @@ def test_chain_in_room_totals_in_private_and_a_post_in_the_room(world) -> None:
     assert "目前2单" in post["text"]
 
 
+def test_a_lost_gateway_is_reconnected(tmp_path) -> None:
+    port, token = _free_port(), "jielong-e2e-token"
+    gateway = Gateway(port, token)
+    gateway.wait_for(lambda e: e.get("event") == "listening")
+    sessions = open_db(f"sqlite:///{tmp_path / 'e2e.db'}")
+    app = App(AppContext(sessions, lambda: datetime.now(TZ), Settings(bot_id="wxid_bot")))
+    bot = Bot(app, f"127.0.0.1:{port}", token, str(tmp_path / "cache"))
+    try:
+        bot.wait_logged_in()
+        gateway.proc.kill()  # the gateway dies under the bot
+        gateway.proc.wait(timeout=10)
+        _wait_until(lambda: not bot.transport.ready.is_set())
+        gateway = Gateway(port, token)  # and comes back on the same port
+        gateway.wait_for(lambda e: e.get("event") == "listening")
+        bot.wait_logged_in(timeout=40)
+        assert bot.error is None
+        gateway.say("wxid_lijie", "wxid_bot", "帮助")
+        assert gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] == "wxid_lijie")["text"]
+    finally:
+        bot.stop()
+        gateway.close()
+        sessions.kw["bind"].dispose()
+
+
 def test_bad_settings_fail_in_one_line() -> None:
     from bot.transports.wechaty import TransportError, check_gateway
 
