@@ -116,6 +116,16 @@ def test_the_http_settings_can_come_from_the_environment() -> None:
     assert "JIELONG_SEND_URL" in run("run", "--help").output
 
 
+def test_a_missing_wechaty_extra_is_one_line(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "wechaty_puppet.schemas.puppet", None)
+    with socket.socket() as gateway:
+        gateway.bind(("127.0.0.1", 0))
+        gateway.listen(1)
+        env = {"WECHATY_PUPPET_SERVICE_TOKEN": "t0ken-123",
+               "WECHATY_PUPPET_SERVICE_ENDPOINT": f"127.0.0.1:{gateway.getsockname()[1]}"}
+        one_line_error(run("run", "--db", "sqlite://", env=env), "pip install 'jielong[wechaty]'")
+
+
 def test_version_and_log_level() -> None:
     from importlib.metadata import version
 
