@@ -12,7 +12,6 @@ import asyncio
 import logging
 import os
 import signal
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from bot.app import App
 from bot.cli import main
 from bot.cli.data import DB_OPTION, _db_error, load_setup_file, open_sessions
 from bot.context import AppContext, Settings
+from bot.transports import TransportError
 from bot.transports.vendors import VENDOR_NAMES
 from storage.lookup import platform
 
@@ -31,23 +31,15 @@ log = logging.getLogger("jielong.run")
 TRANSPORTS = ("wechaty", "http")
 
 
-@dataclass
-class HttpOptions:
-    listen: str
-    send_url: str
-    vendor: str
-    env: dict[str, str] = field(default_factory=lambda: dict(os.environ))
-
-
 @main.command("run")
 @click.option("--transport", type=click.Choice(TRANSPORTS), default="wechaty", show_default=True,
               envvar="JIELONG_TRANSPORT", show_envvar=True,
               help="wechaty: a puppet-service gateway (WECHATY_PUPPET_SERVICE_TOKEN/_ENDPOINT); "
                    "http: a vendor's HTTP gateway (JIELONG_HTTP_TOKEN, --listen, --send-url).")
-@click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT", envvar="JIELONG_LISTEN", show_envvar=True,
-              help="http: where the gateway's callbacks arrive.")
-@click.option("--send-url", metavar="URL", envvar="JIELONG_SEND_URL", show_envvar=True, help="http: where the bot's messages are POSTed "
-                                                "(with --vendor gewe: the vendor's API base URL).")
+@click.option("--listen", default="127.0.0.1:8080", show_default=True, metavar="HOST:PORT",
+              envvar="JIELONG_LISTEN", show_envvar=True, help="http: where the gateway's callbacks arrive.")
+@click.option("--send-url", metavar="URL", envvar="JIELONG_SEND_URL", show_envvar=True,
+              help="http: where the bot's messages are POSTed (with --vendor gewe: the vendor's API base URL).")
 @click.option("--vendor", type=click.Choice(VENDOR_NAMES), default="neutral", show_default=True,
               envvar="JIELONG_VENDOR", show_envvar=True,
               help="http: the gateway's message format (see docs/http-gateway.md).")
@@ -57,19 +49,13 @@ class HttpOptions:
 def run_command(transport: str, listen: str, send_url: str | None, vendor: str, setup_file: str | None,
                 db_url: str | None, bot_id: str | None) -> None:
     """Run the bot in WeChat until SIGINT/SIGTERM (docs/guide.md tells how to go live)."""
-    if transport == "http":
-        runner = _http_runner(HttpOptions(listen, send_url or "", vendor))
-    else:
-        runner = _wechaty_runner()
+    # Settings first (no database touched yet), then the database, then serve.
+    runner = _http_runner(listen, send_url or "", vendor) if transport == "http" else _wechaty_runner()
     app, settings, tz = _make_app(setup_file, db_url, bot_id)
     try:
         asyncio.run(_serve(runner(app), db_url, settings, tz))
-    except _StartError as exc:
+    except TransportError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-class _StartError(RuntimeError):
-    pass
 
 
 def _make_app(setup_file: str | None, db_url: str | None, bot_id: str | None):
@@ -89,12 +75,7 @@ def _make_app(setup_file: str | None, db_url: str | None, bot_id: str | None):
 
 def _wechaty_runner():
     """Check the gateway settings now; return what serves the app once it exists."""
-    from bot.transports.wechaty import (
-        TransportError,
-        WechatyTransport,
-        check_gateway,
-        import_wechaty,
-    )
+    from bot.transports.wechaty import WechatyTransport, check_gateway, import_wechaty
 
     endpoint = os.environ.get("WECHATY_PUPPET_SERVICE_ENDPOINT")
     token = os.environ.get("WECHATY_PUPPET_SERVICE_TOKEN")
@@ -111,41 +92,34 @@ def _wechaty_runner():
             on_scan=lambda text: click.echo(text, err=True),
             on_ready=lambda account, name: click.echo(f"ready: logged in as {account} ({name})", err=True))
 
-        async def run(stop: asyncio.Event) -> None:
-            try:
-                await transport.run(stop)
-            except TransportError as exc:
-                raise _StartError(str(exc)) from None
-
-        return run
+        return transport.run
 
     return serve
 
 
-def _http_runner(options: HttpOptions):
+def _http_runner(listen: str, send_url: str, vendor_name: str):
     from bot.transports import http
     from bot.transports.vendors import VendorConfigError, make_vendor
 
-    token = options.env.get(http.TOKEN_ENV)
+    token = os.environ.get(http.TOKEN_ENV)
     logs.hide(token)
     try:
         http.import_stack()
         http.check_token(token)
-        host, port = http.parse_listen(options.listen)
-        if not options.send_url:
-            raise http.TransportError("--send-url is required with --transport http")
-        http.check_send_url(options.send_url)
-        vendor = make_vendor(options.vendor, options.send_url, options.env)
+        host, port = http.parse_listen(listen)
+        if not send_url:
+            raise TransportError("--send-url is required with --transport http")
+        http.check_send_url(send_url)
+        vendor = make_vendor(vendor_name, send_url, os.environ)
         sock = http.bind(host, port)
-    except (http.TransportError, VendorConfigError) as exc:
+    except (TransportError, VendorConfigError) as exc:
         raise click.ClickException(str(exc)) from None
 
     def serve(app: App):
         gateway = http.HttpGateway(app, token=token, vendor=vendor)
 
         async def run(stop: asyncio.Event) -> None:
-            click.echo(f"ready: listening on http://{options.listen} ({vendor.name}), sending to "
-                       f"{options.send_url}", err=True)
+            click.echo(f"ready: listening on http://{listen} ({vendor.name}), sending to {send_url}", err=True)
             level = "debug" if logging.getLogger().level <= logging.DEBUG else "warning"
             await gateway.run(sock, stop, log_level=level)
 
