@@ -19,6 +19,7 @@ FORBIDDEN = {
 ONLY_IN = {
     "wechaty": {"bot/transports/wechaty.py"},
     "wechaty_puppet": {"bot/transports/wechaty.py"},
+    "wechaty_puppet_service": {"bot/transports/wechaty.py"},
     "apscheduler": {"bot/scheduler.py"},
 }
 

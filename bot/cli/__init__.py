@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import logging
-
 import click
+
+from bot import logs
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-v", "--verbose", is_flag=True, help="Log debug messages to stderr.")
-def main(verbose: bool) -> None:
+@click.version_option(package_name="jielong", prog_name="jielong", message="%(prog)s %(version)s")
+@click.option("-v", "--verbose", is_flag=True, help="Log debug messages to stderr (same as --log-level debug).")
+@click.option("--log-level", type=click.Choice(logs.LEVELS, case_sensitive=False), default="info",
+              show_default=True, help="How much to log to stderr.")
+def main(verbose: bool, log_level: str) -> None:
     """jielong: turns WeChat 接龙 group-buying chains into orders nobody loses."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure("debug" if verbose else log_level.lower())
 
 
 def _register() -> None:

@@ -10,8 +10,10 @@ import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -25,7 +27,7 @@ from bot.app import App
 from bot.context import AppContext, Settings
 from storage.db import open_db
 from storage.lookup import group_for_chat
-from storage.models import Campaign, EntryRow
+from storage.models import Campaign, EntryRow, MessageLog
 from storage.setup import apply_setup, load_setup_text
 from tests.conftest import TZ, demo_setup_text
 
@@ -64,9 +66,9 @@ def _free_port() -> int:
 class Gateway:
     """The Node gateway process: send it commands, read its JSON-line events."""
 
-    def __init__(self, port: int, token: str):
+    def __init__(self, port: int, token: str, world: dict = WORLD):
         env = dict(os.environ, GATEWAY_PORT=str(port), GATEWAY_TOKEN=token,
-                   GATEWAY_WORLD=json.dumps(WORLD, ensure_ascii=False))
+                   GATEWAY_WORLD=json.dumps(world, ensure_ascii=False))
         self.proc = subprocess.Popen(["node", "gateway.mjs"], cwd=E2E, env=env, stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.events: queue.Queue[dict] = queue.Queue()
@@ -96,6 +98,10 @@ class Gateway:
 
     def say(self, who: str, to: str, text: str) -> None:
         self.proc.stdin.write(json.dumps({"say": text, "from": who, "to": to}, ensure_ascii=False) + "\n")
+        self.proc.stdin.flush()
+
+    def scanned(self) -> None:
+        self.proc.stdin.write('{"scanned": true}\n')
         self.proc.stdin.flush()
 
     def close(self) -> None:
@@ -192,6 +198,9 @@ def test_chain_in_room_totals_in_private_and_a_post_in_the_room(world) -> None:
     gateway.say("wxid_wang", ROOM, CHAIN_1)
     gateway.say("wxid_zhang", ROOM, CHAIN_2)
     _wait_until(lambda: _entries(sessions) == 2)
+    with sessions() as session:  # each message names the account that received it
+        assert set(session.scalars(select(MessageLog.account))) == {"wxid_bot"}
+    assert bot.transport.account == "wxid_bot"
 
     gateway.say("wxid_lijie", "wxid_bot", "汇总")
     reply = gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] == "wxid_lijie")
@@ -209,6 +218,30 @@ def test_chain_in_room_totals_in_private_and_a_post_in_the_room(world) -> None:
     assert "目前2单" in post["text"]
 
 
+def test_a_lost_gateway_is_reconnected(tmp_path) -> None:
+    port, token = _free_port(), "jielong-e2e-token"
+    gateway = Gateway(port, token)
+    gateway.wait_for(lambda e: e.get("event") == "listening")
+    sessions = open_db(f"sqlite:///{tmp_path / 'e2e.db'}")
+    app = App(AppContext(sessions, lambda: datetime.now(TZ), Settings(bot_id="wxid_bot")))
+    bot = Bot(app, f"127.0.0.1:{port}", token, str(tmp_path / "cache"))
+    try:
+        bot.wait_logged_in()
+        gateway.proc.kill()  # the gateway dies under the bot
+        gateway.proc.wait(timeout=10)
+        _wait_until(lambda: not bot.transport.ready.is_set())
+        gateway = Gateway(port, token)  # and comes back on the same port
+        gateway.wait_for(lambda e: e.get("event") == "listening")
+        bot.wait_logged_in(timeout=40)
+        assert bot.error is None
+        gateway.say("wxid_lijie", "wxid_bot", "帮助")
+        assert gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] == "wxid_lijie")["text"]
+    finally:
+        bot.stop()
+        gateway.close()
+        sessions.kw["bind"].dispose()
+
+
 def test_bad_settings_fail_in_one_line() -> None:
     from bot.transports.wechaty import TransportError, check_gateway
 
@@ -218,6 +251,69 @@ def test_bad_settings_fail_in_one_line() -> None:
         check_gateway(f"127.0.0.1:{_free_port()}", "token")
     with pytest.raises(TransportError, match="not host:port"):
         check_gateway("nowhere", "token")
+
+
+class RunProcess:
+    """`jielong run` (the wechaty transport) as an operator starts it."""
+
+    def __init__(self, tmp_path: Path, endpoint: str, token: str):
+        env = dict(os.environ, WECHATY_PUPPET_SERVICE_ENDPOINT=endpoint, WECHATY_PUPPET_SERVICE_TOKEN=token,
+                   CACHE_DIR=str(tmp_path / "cache"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from bot.cli import main; main(prog_name='jielong')", "run",
+             "--db", f"sqlite:///{tmp_path / 'run.db'}", "--bot-id", "wxid_bot"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, text: str, timeout: float = 30.0) -> float:
+        started = time.monotonic()
+        while text not in self.output():
+            assert self.proc.poll() is None or text in self.output(), self.output()
+            assert time.monotonic() - started < timeout, f"never printed {text!r}:\n{self.output()}"
+            time.sleep(0.05)
+        return time.monotonic() - started
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=30)
+
+
+def test_run_logs_in_by_qr_restarts_at_once_and_never_logs_the_token(tmp_path) -> None:
+    port, token = _free_port(), "e2e-wechaty-token-5150"
+    gateway = Gateway(port, token, dict(WORLD, qrcode="https://login.weixin.qq.com/l/e2e-qr-code"))
+    try:
+        gateway.wait_for(lambda e: e.get("event") == "listening")
+        first = RunProcess(tmp_path, f"127.0.0.1:{port}", token)
+        first.wait_for("https://wechaty.js.org/qrcode/https%3A%2F%2Flogin.weixin.qq.com%2Fl%2Fe2e-qr-code")
+        first.wait_for("\u2588\u2588" * 10)  # the terminal QR code
+        gateway.scanned()
+        first.wait_for("ready: logged in as wxid_bot")
+        assert first.stop() == 0
+        assert first.output().count("log in: scan") == 1  # a refreshed QR code is not printed again
+
+        # A restart right after a clean stop logs in at once (it used to fail for about 60 s).
+        again = RunProcess(tmp_path, f"127.0.0.1:{port}", token)
+        assert again.wait_for("ready: logged in as wxid_bot", timeout=15) < 15
+        assert again.stop() == 0
+        for run in (first, again):
+            assert token not in run.output() and "Traceback" not in run.output()
+            assert "internal error" not in run.output()
+
+        wrong = RunProcess(tmp_path, f"127.0.0.1:{port}", "not-the-right-token")
+        assert wrong.proc.wait(timeout=30) == 1
+        assert wrong.output().strip().splitlines()[-1] == (
+            "Error: the gateway refused WECHATY_PUPPET_SERVICE_TOKEN (wrong or expired token)")
+        assert "not-the-right-token" not in wrong.output() and "Traceback" not in wrong.output()
+    finally:
+        gateway.close()
 
 
 @pytest.mark.parametrize(("text", "expected"), [
