@@ -2,7 +2,7 @@
 # Sets up .venv with the dev and wechaty extras, makes sure PostgreSQL is up, runs ruff and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh dev,wechaty
+scripts/setup.sh dev,wechaty,web
 scripts/ensure_postgres.sh || echo "PostgreSQL is not reachable: its tests will be skipped" >&2
 if command -v npm >/dev/null 2>&1 && [ -f e2e/package.json ]; then
     (cd e2e && npm ci --no-audit --no-fund --loglevel=error) || echo "npm ci failed: the wechaty e2e test will be skipped" >&2

@@ -20,6 +20,8 @@ ONLY_IN = {
     "wechaty": {"bot/transports/wechaty.py"},
     "wechaty_puppet": {"bot/transports/wechaty.py"},
     "apscheduler": {"bot/scheduler.py"},
+    "matplotlib": {"bot/charts.py"},
+    "uvicorn": {"bot/cli/web.py"},
 }
 
 
