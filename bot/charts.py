@@ -55,6 +55,7 @@ class Bar:
     label: str
     value: Decimal | int | float
     text: str  # what is written at the end of the bar ("285元")
+    rest: bool = False  # “the other N”: drawn paler, and never longer than the longest named bar
 
 
 @dataclass(frozen=True)
@@ -134,11 +135,13 @@ def _bars(axes, font: CjkFont, title: str, bars: Sequence[Bar], empty: str) -> N
                   fontsize=12, color="#888888", transform=axes.transAxes)
         return
     labels = [font.printable(_short(bar.label)) for bar in reversed(bars)]
-    values = [float(bar.value) for bar in reversed(bars)]
+    named = [float(bar.value) for bar in bars if not bar.rest] or [float(bar.value) for bar in bars]
+    top = max(max(named), 0)
+    values = [min(float(bar.value), top) if bar.rest else float(bar.value) for bar in reversed(bars)]
     positions = range(len(bars))
-    drawn = axes.barh(positions, values, color=BAR, height=0.62)
+    drawn = axes.barh(positions, values, height=0.62,
+                      color=[BAR_SOFT if bar.rest else BAR for bar in reversed(bars)])
     axes.set_yticks(list(positions), labels, fontfamily=font.family)
-    top = max(values) if values else 0
     axes.set_xlim(0, top * 1.22 if top > 0 else 1)
     for rect, bar in zip(drawn, reversed(bars), strict=True):
         axes.text(rect.get_width() + top * 0.015, rect.get_y() + rect.get_height() / 2, font.printable(bar.text),
@@ -224,5 +227,5 @@ def top_bars(rows: Sequence[tuple[str, Decimal | int, str]], total: Decimal | in
     bars = [Bar(label, value, text) for label, value, text in rows[:limit]]
     if count > limit:
         rest = total - sum((value for _, value, _ in rows[:limit]), type(total)(0))
-        bars.append(Bar(others.format(count=count - limit), rest, text_of(rest)))
+        bars.append(Bar(others.format(count=count - limit), rest, text_of(rest), rest=True))
     return bars

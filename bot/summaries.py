@@ -58,9 +58,12 @@ def run_evening_summaries(ctx: AppContext, session: Session, outbox: Outbox) -> 
     day = start.date().isoformat()
     sent = 0
     for leader in active_leaders(session):
+        key = f"summary:{day}:{leader.id}"
+        if outbox.used(session, key):
+            continue  # a job run twice (a retry, a second process) builds nothing again
         text = leader_summary(session, leader, start, end)
         if text and outbox.enqueue(session, OutgoingText(leader.id, text, is_group=False), kind="summary",
-                                   dedupe_key=f"summary:{day}:{leader.id}"):
+                                   dedupe_key=key):
             sent += 1
     waiting = [a for a in admins(session) if not outbox.used(session, f"summary:{day}:{a.user_id}")]
     if waiting:

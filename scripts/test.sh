@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up .venv with the dev and wechaty extras, makes sure PostgreSQL is up, runs ruff and pytest.
+# Installs the Debian packages the tests use (as root), sets up .venv with the dev, wechaty and
+# web extras, makes sure PostgreSQL is up, runs ruff and pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/install_system_packages.sh || echo "system packages missing: the browser tests will say why they cannot run" >&2
 scripts/setup.sh dev,wechaty,web
 scripts/ensure_postgres.sh || echo "PostgreSQL is not reachable: its tests will be skipped" >&2
 if command -v npm >/dev/null 2>&1 && [ -f e2e/package.json ]; then
