@@ -15,7 +15,8 @@ def save_image(out: OutgoingText, folder: Path, at: datetime) -> Path | None:
     if not out.image:
         return None
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{at:%Y%m%d-%H%M%S}-{re.sub(r'[^0-9A-Za-z_.-]+', '_', out.to)[:60]}"
+    recipient = re.sub(r"[^\w.-]+", "_", out.to).strip("._")[:60]  # a group's name stays readable
+    stem = f"{at:%Y%m%d-%H%M%S}-{recipient}"
     path = folder / f"{stem}.png"
     n = 1
     while path.exists():
