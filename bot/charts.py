@@ -43,7 +43,7 @@ BAR = "#e4572e"
 BAR_SOFT = "#f3a683"
 INK = "#333333"
 GRID = "#dddddd"
-_lock = threading.Lock()
+_lock = threading.RLock()
 
 
 class ChartFontMissing(RuntimeError):
@@ -64,7 +64,8 @@ class CjkFont:
     family: str
 
     def has(self, char: str) -> bool:
-        return _face(self.path).get_char_index(ord(char)) != 0
+        with _lock:  # one FreeType face shared by the threads that draw
+            return _face(self.path).get_char_index(ord(char)) != 0
 
     def printable(self, text: str) -> str:
         """The text without characters this font cannot draw (emoji, rare symbols)."""

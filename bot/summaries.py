@@ -8,6 +8,7 @@ the dashboard and the exports.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy.orm import Session
@@ -18,18 +19,23 @@ from bot.events import OutgoingText
 from bot.handlers.common import money
 from bot.outbox import Outbox
 from storage.dashboard import (
+    GroupSales,
+    Page,
+    ProductSales,
     Scope,
     Totals,
     campaign_ids_between,
     campaign_summaries,
-    queue_counts,
+    missing_count,
     sales_by_group,
     sales_by_product,
+    status_counts,
     totals,
+    unsent_count,
 )
 from storage.formatting import plain_number
 from storage.lookup import active_leaders, admins, leader_groups
-from storage.models import Leader
+from storage.models import ItemStatus, Leader
 from storage.reports import (
     campaigns_between,
     entries_needing_review,
@@ -67,8 +73,9 @@ def run_evening_summaries(ctx: AppContext, session: Session, outbox: Outbox) -> 
             sent += 1
     waiting = [a for a in admins(session) if not outbox.used(session, f"summary:{day}:{a.user_id}")]
     if waiting:
-        text = admin_summary(session, start, end, now)
-        picture = day_picture(session, start, end)
+        sales = day_sales(session, start, end)
+        text = admin_summary(session, start, end, now, sales)
+        picture = day_picture(session, start, end, sales)
         for admin in waiting:
             if outbox.enqueue(session, OutgoingText(admin.user_id, text, is_group=False, image=picture),
                               kind="summary", dedupe_key=f"summary:{day}:{admin.user_id}"):
@@ -110,33 +117,57 @@ def leader_summary(session: Session, leader: Leader, start: datetime, end: datet
     return text
 
 
-def admin_summary(session: Session, start: datetime, end: datetime, now: datetime | None = None) -> str:
+@dataclass
+class DaySales:
+    """What the platform's summary and its picture say about one day (read once for both)."""
+
+    totals: Totals
+    groups: Page[GroupSales]  # the largest first, PICTURE_BARS of them
+    products: Page[ProductSales]
+
+
+def day_sales(session: Session, start: datetime, end: datetime) -> DaySales:
+    scope = Scope(start=start, end=end)
+    day = totals(session, scope)
+    if not day.orders:
+        return DaySales(day, Page([], 0), Page([], 0))
+    return DaySales(day, sales_by_group(session, scope, limit=PICTURE_BARS),
+                    sales_by_product(session, scope, limit=PICTURE_BARS))
+
+
+def admin_summary(session: Session, start: datetime, end: datetime, now: datetime | None = None,
+                  sales: DaySales | None = None) -> str:
     """Totals of the day, the top groups, the largest campaigns running, the anomalies: a
     dozen lines whether the platform has one group or ten thousand."""
-    day = totals(session, Scope(start=start, end=end))
+    sales = sales or day_sales(session, start, end)
+    day = sales.totals
     lines = [texts.SUMMARY_ADMIN.format(date=_date(start))]
     if day.orders:
         lines.append(texts.SUMMARY_ADMIN_TOTALS.format(orders=day.orders, gmv=money(day.gmv), groups=day.groups))
-        lines += _top_groups(session, start, end, day)
+        lines += _top_groups(sales)
     else:
         lines.append(texts.SUMMARY_NOTHING)
     campaign_ids = campaign_ids_between(session, start, end)
     lines += _campaign_lines(session, campaign_ids, day)
-    counts = queue_counts(session, campaign_ids, unsent_before=(now or end) - UNSENT_AFTER)
-    anomalies = [text.format(count=count) for text, count in ((texts.SUMMARY_ANOMALY_REVIEW, counts.review),
-                                                              (texts.SUMMARY_ANOMALY_MISSING, counts.missing)) if count]
+    statuses = status_counts(session, campaign_ids)
+    review = statuses[ItemStatus.UNMATCHED] + statuses[ItemStatus.REVIEW]
+    anomalies = [text.format(count=count) for text, count in (
+        (texts.SUMMARY_ANOMALY_REVIEW, review),
+        (texts.SUMMARY_ANOMALY_MISSING, missing_count(session, campaign_ids))) if count]
     if anomalies:
         lines.append(texts.SUMMARY_ADMIN_ANOMALY.format(items="，".join(anomalies)))
-    if counts.unsent:
-        lines.append(texts.SUMMARY_ADMIN_UNSENT.format(count=counts.unsent))
+    unsent = unsent_count(session, (now or end) - UNSENT_AFTER)
+    if unsent:
+        lines.append(texts.SUMMARY_ADMIN_UNSENT.format(count=unsent))
     if day.groups > TOP_GROUPS or len(campaign_ids) > TOP_CAMPAIGNS:
         lines.append(texts.SUMMARY_ADMIN_MORE)
     return "\n".join(lines)
 
 
-def _top_groups(session: Session, start: datetime, end: datetime, day: Totals) -> list[str]:
-    top = sales_by_group(session, Scope(start=start, end=end), limit=TOP_GROUPS).rows
-    header = texts.SUMMARY_ADMIN_TOP.format(count=len(top)) if day.groups > TOP_GROUPS else texts.SUMMARY_ADMIN_GROUPS
+def _top_groups(sales: DaySales) -> list[str]:
+    top = sales.groups.rows[:TOP_GROUPS]
+    header = (texts.SUMMARY_ADMIN_TOP.format(count=len(top)) if sales.totals.groups > TOP_GROUPS
+              else texts.SUMMARY_ADMIN_GROUPS)
     return [header] + [
         texts.SUMMARY_ADMIN_TOP_LINE.format(rank=rank, group=row.group, leader=row.leader or "—", orders=row.orders,
                                             gmv=money(row.gmv))
@@ -162,19 +193,17 @@ def _campaign_lines(session: Session, campaign_ids: list[str], day: Totals) -> l
 _font_warned = False
 
 
-def day_picture(session: Session, start: datetime, end: datetime) -> bytes | None:
+def day_picture(session: Session, start: datetime, end: datetime, sales: DaySales | None = None) -> bytes | None:
     """The day's sales by product and by group as a PNG; None when nothing was sold, or when
     no chart can be drawn (no CJK font: logged once, the text goes alone)."""
     global _font_warned
-    scope = Scope(start=start, end=end)
-    day = totals(session, scope)
+    sales = sales or day_sales(session, start, end)
+    day, products, groups = sales.totals, sales.products, sales.groups
     if not day.orders:
         return None
     from bot import charts  # matplotlib loads when the first picture is drawn, not at start-up
 
     try:
-        products = sales_by_product(session, scope, limit=PICTURE_BARS)
-        groups = sales_by_group(session, scope, limit=PICTURE_BARS)
         product_bars = charts.top_bars(
             [(p.name, p.gmv, texts.PICTURE_PRODUCT_AMOUNT.format(qty=plain_number(p.qty), unit=p.unit,
                                                                  amount=money(p.gmv))) for p in products.rows],

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Generic, TypeVar
 
-from sqlalchemy import Integer, and_, cast, func, select
+from sqlalchemy import Integer, cast, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import (
@@ -254,15 +254,24 @@ def campaign_summaries(session: Session, limit: int | None = None, offset: int =
                        ids: list[str] | None = None, by_gmv: bool = False) -> Page[CampaignSummary]:
     """Campaigns (all, or these), each with its counted orders and GMV: the latest opened
     first, or the largest GMV first."""
+    # Only the chosen campaigns' items are read (the campaign index); the listing of all
+    # campaigns pages first and then sums just the page's campaigns.
+    if ids is None:
+        ids = list(session.scalars(select(Campaign.id).order_by(Campaign.opens.desc(), Campaign.id)
+                                   .offset(offset).limit(limit)))
+        total = session.scalar(select(func.count(Campaign.id))) or 0
+        offset, limit = 0, None
+    else:
+        total = session.scalar(select(func.count(Campaign.id)).where(Campaign.id.in_(ids))) or 0
     sales = (
         select(OrderItem.campaign_id.label("campaign_id"),
                func.count(func.distinct(OrderItem.entry_id)).label("orders"),
                func.sum(OrderItem.amount).label("gmv"),
                func.count(func.distinct(OrderItem.group_id)).label("groups"))
-        .where(OrderItem.status == ItemStatus.OK, OrderItem.campaign_id.is_not(None))
+        .where(OrderItem.campaign_id.in_(ids), OrderItem.status == ItemStatus.OK)
         .group_by(OrderItem.campaign_id).subquery()
     )
-    chosen = Campaign.id.in_(ids) if ids is not None else True
+    chosen = Campaign.id.in_(ids)
     gmv = func.coalesce(sales.c.gmv, 0)
     order = (gmv.desc(), Campaign.opens.desc(), Campaign.id) if by_gmv else (Campaign.opens.desc(), Campaign.id)
     query = (
@@ -272,7 +281,13 @@ def campaign_summaries(session: Session, limit: int | None = None, offset: int =
     )
     rows = [CampaignSummary(c.id, c.title, c.opens, c.deadline, c.pickup, c.closed_at, n, Decimal(amount), groups)
             for c, n, amount, groups in session.execute(query)]
-    return Page(rows, session.scalar(select(func.count(Campaign.id)).where(chosen)) or 0)
+    return Page(rows, total)
+
+
+def campaign_titles(session: Session) -> list[tuple[str, str]]:
+    """(id, title) of every campaign, the latest opened first: for choosing one."""
+    return [(cid, title) for cid, title in session.execute(
+        select(Campaign.id, Campaign.title).order_by(Campaign.opens.desc(), Campaign.id))]
 
 
 def orders_per_hour(session: Session, campaign: Campaign) -> list[tuple[datetime, int]]:
@@ -431,35 +446,57 @@ class QueueCounts:
 
 def queue_counts(session: Session, campaign_ids: list[str] | None = None,
                  unsent_before: datetime | None = None) -> QueueCounts:
-    """How long each work queue is (for the menu, and the anomalies of the platform's summary),
-    over these campaigns or all; unsent messages queued before `unsent_before`, if given."""
-    def in_campaigns(column):
-        return column.in_(campaign_ids) if campaign_ids is not None else True
+    """How long each work queue is, over these campaigns or all; unsent messages queued before
+    `unsent_before`, if given."""
+    statuses = status_counts(session, campaign_ids)
+    return QueueCounts(statuses[ItemStatus.UNMATCHED] + statuses[ItemStatus.REVIEW],
+                       missing_count(session, campaign_ids), statuses[ItemStatus.LATE],
+                       statuses[ItemStatus.WAITLIST], unpaid_count(session, campaign_ids),
+                       unsent_count(session, unsent_before))
 
-    by_status = dict(session.execute(
+
+def _in(column, values: list[str] | None):
+    return column.in_(values) if values is not None else True
+
+
+def status_counts(session: Session, campaign_ids: list[str] | None = None) -> dict[ItemStatus, int]:
+    """Items waiting for someone, by status: unmatched and review (of lines still standing),
+    late and waitlist. Each count reads the campaign-and-status index."""
+    counts = dict.fromkeys((ItemStatus.UNMATCHED, ItemStatus.REVIEW, ItemStatus.LATE, ItemStatus.WAITLIST), 0)
+    counts.update(session.execute(
         select(OrderItem.status, func.count(OrderItem.id))
-        .join(EntryRow, EntryRow.id == OrderItem.entry_id)
-        .where(in_campaigns(OrderItem.campaign_id),
-               OrderItem.status.in_((ItemStatus.LATE, ItemStatus.WAITLIST)) | and_(
-                   OrderItem.status.in_((ItemStatus.UNMATCHED, ItemStatus.REVIEW)),
-                   EntryRow.status.in_((EntryStatus.OK, EntryStatus.REVIEW))))
+        .where(_in(OrderItem.campaign_id, campaign_ids), OrderItem.status.in_((ItemStatus.LATE, ItemStatus.WAITLIST)))
         .group_by(OrderItem.status)
     ).all())
-    missing = session.scalar(
+    counts.update(session.execute(
+        select(OrderItem.status, func.count(OrderItem.id))
+        .join(EntryRow, EntryRow.id == OrderItem.entry_id)
+        .where(_in(OrderItem.campaign_id, campaign_ids),
+               OrderItem.status.in_((ItemStatus.UNMATCHED, ItemStatus.REVIEW)),
+               EntryRow.status.in_((EntryStatus.OK, EntryStatus.REVIEW)))
+        .group_by(OrderItem.status)
+    ).all())
+    return counts
+
+
+def missing_count(session: Session, campaign_ids: list[str] | None = None) -> int:
+    return session.scalar(
         select(func.count(EntryRow.id)).join(Chain, Chain.id == EntryRow.chain_id)
-        .where(in_campaigns(Chain.campaign_id), EntryRow.missing.is_(True), EntryRow.status == EntryStatus.OK)
+        .where(_in(Chain.campaign_id, campaign_ids), EntryRow.missing.is_(True), EntryRow.status == EntryStatus.OK)
     ) or 0
-    unpaid = session.scalar(
+
+
+def unpaid_count(session: Session, campaign_ids: list[str] | None = None) -> int:
+    return session.scalar(
         select(func.count(func.distinct(EntryRow.id))).join(OrderItem, OrderItem.entry_id == EntryRow.id)
-        .where(in_campaigns(OrderItem.campaign_id), OrderItem.status == ItemStatus.OK,
+        .where(_in(OrderItem.campaign_id, campaign_ids), OrderItem.status == ItemStatus.OK,
                EntryRow.status == EntryStatus.OK, EntryRow.paid.is_(False))
     ) or 0
-    queued_before = OutboxRow.created_at < unsent_before if unsent_before is not None else True
-    unsent = session.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.sent_at.is_(None), queued_before)) or 0
-    return QueueCounts(
-        by_status.get(ItemStatus.UNMATCHED, 0) + by_status.get(ItemStatus.REVIEW, 0), missing,
-        by_status.get(ItemStatus.LATE, 0), by_status.get(ItemStatus.WAITLIST, 0), unpaid, unsent,
-    )
+
+
+def unsent_count(session: Session, queued_before: datetime | None = None) -> int:
+    before = OutboxRow.created_at < queued_before if queued_before is not None else True
+    return session.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.sent_at.is_(None), before)) or 0
 
 
 def campaign_ids_between(session: Session, start: datetime, end: datetime) -> list[str]:

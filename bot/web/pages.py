@@ -88,7 +88,7 @@ def procurement(site: Site, request: Request) -> Response:
 
 
 def _campaign_choices(session) -> list[tuple[str, str]]:
-    return [(c.id, c.title) for c in dashboard.campaign_summaries(session).rows]
+    return dashboard.campaign_titles(session)
 
 
 def statement_page(site: Site, request: Request) -> Response:

@@ -172,6 +172,9 @@ def test_campaigns_listed_latest_first_or_largest_first(db):
         assert [c.id for c in dashboard.campaign_summaries(session, by_gmv=True).rows] == [CAMPAIGN, "veg-1127"]
         only = dashboard.campaign_summaries(session, ids=["veg-1127"])
         assert [c.id for c in only.rows] == ["veg-1127"] and only.total == 1
+        assert [c.id for c in dashboard.campaign_summaries(session, limit=1, offset=1).rows] == [CAMPAIGN]
+        assert dashboard.campaign_summaries(session, limit=1).total == 2
+        assert dashboard.campaign_titles(session) == [("veg-1127", "周五蔬菜团"), (CAMPAIGN, "周三水果团")]
         assert dashboard.campaign_ids_between(session, at(0), at(0, day=25)) == [CAMPAIGN]
         assert dashboard.campaign_ids_between(session, at(0, day=25), at(0, day=26)) == []
 
