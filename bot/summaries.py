@@ -128,7 +128,7 @@ class DaySales:
 
 def day_sales(session: Session, start: datetime, end: datetime) -> DaySales:
     scope = Scope(start=start, end=end)
-    day = totals(session, scope)
+    day = totals(session, scope, members=False)
     if not day.orders:
         return DaySales(day, Page([], 0), Page([], 0))
     return DaySales(day, sales_by_group(session, scope, limit=PICTURE_BARS),

@@ -187,15 +187,17 @@ def _member_label():
 
 # --- sales ------------------------------------------------------------------------------------
 
-def totals(session: Session, scope: Scope) -> Totals:
+def totals(session: Session, scope: Scope, *, members: bool = True) -> Totals:
+    """Orders, GMV and groups; and members, unless `members` is False (a second pass: 0 then)."""
     orders, gmv, groups = session.execute(
         select(func.count(func.distinct(OrderItem.entry_id)), func.coalesce(func.sum(OrderItem.amount), 0),
                func.count(func.distinct(OrderItem.group_id)))
         .where(*scope.conditions())
     ).one()
+    if not members or not orders:
+        return Totals(orders, Decimal(gmv), groups, 0)
     pairs = select(OrderItem.group_id, OrderItem.member_id).where(*scope.conditions()).distinct().subquery()
-    members = session.scalar(select(func.count()).select_from(pairs)) or 0
-    return Totals(orders, Decimal(gmv), groups, members)
+    return Totals(orders, Decimal(gmv), groups, session.scalar(select(func.count()).select_from(pairs)) or 0)
 
 
 def sales_by_group(session: Session, scope: Scope, limit: int | None = None, offset: int = 0) -> Page[GroupSales]:

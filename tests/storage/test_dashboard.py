@@ -71,6 +71,7 @@ def test_totals_for_a_campaign_and_for_days(db):
         # Before 10:00 only 王姐 and 阿花 had ordered; the end of a span is not in it.
         assert dashboard.totals(session, Scope(CAMPAIGN, at(0), at(10))) == dashboard.Totals(2, D("59.7"), 2, 2)
         assert dashboard.totals(session, Scope("veg-1127")).orders == 0
+        assert dashboard.totals(session, Scope(CAMPAIGN), members=False) == dashboard.Totals(5, D("134.6"), 2, 0)
 
 
 def test_sales_by_group_largest_first_a_page_at_a_time(db):
