@@ -57,11 +57,9 @@ def _listen(host: str, port: int) -> socket.socket:
     """The listening socket, opened before anything else so a taken port is one clear line."""
     try:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        listener = socket.create_server((host.strip("[]"), port), family=family, reuse_port=False)
-    except (OSError, socket.gaierror) as exc:
+        return socket.create_server((host.strip("[]"), port), family=family)
+    except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    listener.set_inheritable(True)
-    return listener
 
 
 def _url_host(host: str) -> str:

@@ -68,6 +68,7 @@ def create_app(sessions: sessionmaker[Session], *, token: str | None = None,
     return Starlette(routes=routes, middleware=middleware, exception_handlers={
         HTTPException: partial(_http_error, site),
         SQLAlchemyError: partial(_database_error, site),
+        charts.ChartFontMissing: _no_font,
     })
 
 
@@ -105,3 +106,7 @@ def _database_error(site: Site, request: Request, exc: SQLAlchemyError) -> Respo
     detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
     log.error("dashboard %s: database error: %s", request.url.path, detail)
     return site.render(request, "error.html", status=503, message="数据库暂时连不上：" + detail)
+
+
+def _no_font(request: Request, exc: Exception) -> Response:
+    return Response(str(exc), status_code=503, media_type="text/plain")

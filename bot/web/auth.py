@@ -18,7 +18,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 COOKIE = "jielong_login"
 MIN_TOKEN_LENGTH = 16
-OPEN_PATHS = ("/login", "/static/")
 
 
 def is_loopback(host: str) -> bool:
@@ -78,7 +77,7 @@ class LoginRequired:
 
     def _allowed(self, scope: Scope) -> bool:
         path = scope.get("path", "/")
-        if path == "/login" or path.startswith(OPEN_PATHS[1]):
+        if path == "/login" or path.startswith("/static/"):
             return True
         headers = Headers(scope=scope)
         authorization = headers.get("authorization", "")

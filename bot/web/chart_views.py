@@ -9,8 +9,7 @@ from starlette.responses import Response
 
 from bot import charts, texts
 from bot.handlers.common import money
-from bot.web.pages import parse_day
-from bot.web.params import day_span
+from bot.web.params import day_span, parse_day
 from bot.web.site import Site
 from storage import dashboard
 from storage.dashboard import Page, ProductSales, Scope

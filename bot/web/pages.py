@@ -3,8 +3,6 @@ read-only session and renders a template. Nothing here writes to the database.""
 
 from __future__ import annotations
 
-from datetime import date
-
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -139,9 +137,3 @@ def sends(site: Site, request: Request) -> Response:
     return site.render(request, "sends.html", messages=messages, paging=page, last_page=page.pages(messages.total),
                        now=site.now())
 
-
-def parse_day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(400, f"日期“{value}”不对，写成 2026-11-25") from None

@@ -18,8 +18,10 @@ def bad(what: str) -> HTTPException:
 
 def day_param(request: Request, today: date) -> date:
     value = request.query_params.get("day")
-    if not value:
-        return today
+    return parse_day(value) if value else today
+
+
+def parse_day(value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:

@@ -168,3 +168,13 @@ def test_ten_thousand_groups_come_a_page_at_a_time(loaded_db) -> None:
         assert "第 2 / 200 页" in campaign.text and "幸福里9949号群" in campaign.text
         assert client.get("/charts/campaign/fruit-1125/groups.svg").status_code == 200
         assert client.get("/unpaid?page=2").text.count("<tr>") == 50 + 1  # a page of rows and the header
+
+
+def test_without_a_cjk_font_the_pages_say_so_and_show_their_tables(demo_sessions, monkeypatch) -> None:
+    monkeypatch.setenv("JIELONG_CJK_FONT", "/nonexistent/font.ttc")
+    with serve(create_app(demo_sessions, clock=lambda: DEMO_DAY)) as url, httpx.Client(base_url=url) as client:
+        page = client.get("/campaigns/fruit-1125")
+        assert page.status_code == 200 and "图表画不出来" in page.text and "JIELONG_CJK_FONT" in page.text
+        assert "<img" not in page.text and "麒麟西瓜" in page.text
+        chart = client.get("/charts/campaign/fruit-1125/hours.svg")
+        assert chart.status_code == 503 and "/nonexistent/font.ttc" in chart.text
