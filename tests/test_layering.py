@@ -21,7 +21,6 @@ ONLY_IN = {
     "wechaty_puppet": {"bot/transports/wechaty.py"},
     "apscheduler": {"bot/scheduler.py"},
     "matplotlib": {"bot/charts.py"},
-    "uvicorn": {"bot/cli/web.py"},
 }
 
 
