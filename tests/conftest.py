@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -62,22 +63,31 @@ def pg_reason() -> str | None:
     return _pg_available()
 
 
-@pytest.fixture
-def pg_url(pg_reason):
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-    if pg_reason:
+@contextmanager
+def fresh_pg_database(reason: str | None):
+    """A new PostgreSQL database, dropped afterwards (skipped where no server is reachable;
+    failed under CI, which always has one)."""
+    if reason:
         if os.environ.get("CI"):
-            pytest.fail(pg_reason)
-        pytest.skip(pg_reason)
+            pytest.fail(reason)
+        pytest.skip(reason)
     name = f"jielong_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_reason):
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    with fresh_pg_database(pg_reason) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

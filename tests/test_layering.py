@@ -21,6 +21,7 @@ ONLY_IN = {
     "wechaty_puppet": {"bot/transports/wechaty.py"},
     "wechaty_puppet_service": {"bot/transports/wechaty.py"},
     "apscheduler": {"bot/scheduler.py"},
+    "matplotlib": {"bot/charts.py"},
 }
 
 

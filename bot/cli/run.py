@@ -68,13 +68,15 @@ def rebuild_command(db_url: str | None) -> None:
 @DB_OPTION
 @click.option("--group", "group", default=None, help="Group to start in (default: the first bound group).")
 @click.option("--as", "user", default="wxid_member", help="User id to start as.")
-def console_command(db_url: str | None, group: str | None, user: str) -> None:
+@click.option("--images", "image_dir", default="console-out", show_default=True, type=click.Path(file_okay=False),
+              help="Where pictures the bot sends (the evening summary's) are saved.")
+def console_command(db_url: str | None, group: str | None, user: str, image_dir: str) -> None:
     """Talk to the bot as any member or leader. /as ID [NAME], /group NAME, /private, /quit.
     A message ends at a blank line, so multi-line chains can be pasted."""
     from bot.transports.console import run_console
 
     app, _clock = make_app(db_url, clock=lambda: datetime.now().astimezone())
-    run_console(app, sys.stdin, sys.stdout, group=group, user=user)
+    run_console(app, sys.stdin, sys.stdout, group=group, user=user, image_dir=Path(image_dir))
 
 
 @main.command("demo")

@@ -15,6 +15,7 @@ from bot.app import App
 from bot.context import AppContext, SettableClock, Settings
 from bot.demo.script import EVENTS, GROUP
 from bot.events import IncomingMessage, OutgoingText, SendResult
+from bot.transports.pictures import save_image
 from storage.db import open_db
 from storage.exports import KINDS, ExportFilter, export
 from storage.lookup import group_for_chat
@@ -48,10 +49,10 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
             out = app.feed(msg)
         else:
             out = _scheduled(app, kind, text)
-        _show_bot(app, echo, out)
+        _show_bot(app, echo, out, out_dir)
         # Whatever the rate limit held back goes out a little later, merged.
         clock.set(now + timedelta(minutes=1))
-        _show_bot(app, echo, app.flush())
+        _show_bot(app, echo, app.flush(), out_dir)
     _export_all(sessions, out_dir, echo)
     echo(f"\n用时 {time.perf_counter() - started:.1f} 秒")
     if tmp is not None:
@@ -83,11 +84,14 @@ def _show_event(echo, now: datetime, kind: str, name: str, text: str) -> None:
         echo(f"{stamp} ⏰ 定时任务：晚间小结")
 
 
-def _show_bot(app: App, echo, out: list[OutgoingText]) -> None:
+def _show_bot(app: App, echo, out: list[OutgoingText], out_dir: Path) -> None:
     for msg in out:
         where = "群" if msg.is_group else f"私聊 {NAMES.get(msg.to, msg.to)}"
         body = msg.text.replace("\n", "\n      ")
         echo(f"   🤖 → {where}: {body}")
+        picture = save_image(msg, out_dir, app.ctx.now())
+        if picture is not None:
+            echo(f"      🖼 附图：{picture}")
         app.report(msg, SendResult.sent())
 
 

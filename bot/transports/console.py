@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
-from bot.events import IncomingMessage, SendResult
+from bot.events import IncomingMessage, OutgoingText, SendResult
+from bot.transports.pictures import save_image
 from storage.lookup import first_bound_group
 
+IMAGE_DIR = Path("console-out")  # where pictures the bot sends are saved
 HELP = "/as ID [名字] 换人  /group 群名 进群  /private 私聊机器人  /quit 退出；空行结束一条消息"
 
 
-def run_console(app: App, stdin: TextIO, stdout: TextIO, group: str | None, user: str) -> None:
+def run_console(app: App, stdin: TextIO, stdout: TextIO, group: str | None, user: str,
+                image_dir: Path = IMAGE_DIR) -> None:
     state = {"user": user, "name": user, "chat": group or _first_group(app)}
     counter = itertools.count(1)
     stdout.write(HELP + "\n")
@@ -36,11 +40,11 @@ def run_console(app: App, stdin: TextIO, stdout: TextIO, group: str | None, user
             buffer.append(line)
             continue
         if buffer:
-            _send(app, state, "\n".join(buffer), next(counter), stdout)
+            _send(app, state, "\n".join(buffer), next(counter), stdout, image_dir)
             buffer.clear()
         prompt()
     if buffer:
-        _send(app, state, "\n".join(buffer), next(counter), stdout)
+        _send(app, state, "\n".join(buffer), next(counter), stdout, image_dir)
 
 
 def _control(line: str, state: dict, stdout: TextIO) -> bool:
@@ -58,13 +62,21 @@ def _control(line: str, state: dict, stdout: TextIO) -> bool:
     return True
 
 
-def _send(app: App, state: dict, text: str, n: int, stdout: TextIO) -> None:
+def _send(app: App, state: dict, text: str, n: int, stdout: TextIO, image_dir: Path) -> None:
     msg = IncomingMessage("console", f"console-{datetime.now().timestamp()}-{n}", state["chat"], state["user"],
                           state["name"], text, app.ctx.now(), state["chat"])
     for out in app.feed(msg):
-        where = out.to if out.is_group else f"私聊 {out.to}"
-        stdout.write(f"  🤖 [{where}] {out.text}\n")
-        app.report(out, SendResult.sent())
+        deliver(app, out, stdout, image_dir)
+
+
+def deliver(app: App, out: OutgoingText, stdout: TextIO, image_dir: Path) -> None:
+    """Show what the bot sends; a picture goes into `image_dir`, and the transcript says where."""
+    where = out.to if out.is_group else f"私聊 {out.to}"
+    stdout.write(f"  🤖 [{where}] {out.text}\n")
+    picture = save_image(out, image_dir, app.ctx.now())
+    if picture is not None:
+        stdout.write(f"  🖼 图片：{picture}\n")
+    app.report(out, SendResult.sent())
 
 
 def _first_group(app: App) -> str | None:

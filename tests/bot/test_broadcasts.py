@@ -92,8 +92,8 @@ def test_evening_summaries(app, ordered, clock) -> None:
     assert sent == 2  # 李姐 and the admin; 老周 had no orders: nothing to say
     out = ordered.wait(timedelta(minutes=1))
     leader = next(m.text for m in out if m.to == "wxid_lijie")
-    assert "【周三水果团】2单，85元" in leader and "今日2单，销售额85元，佣金约10.2元" in leader
+    assert leader == "今日小结（11月25日）\n【周三水果团】2单，85元，佣金约10.2元"  # said once, not twice
     admin = next(m.text for m in out if m.to == "wxid_admin")
-    assert "阳光小区3期团购群：2单，85元" in admin and "合计2单，85元" in admin
+    assert "今日2单，销售额85元，1个群下了单" in admin and "1. 阳光小区3期团购群（李姐）2单，85元" in admin
     with app.ctx.sessions.begin() as session:
         assert summaries.run_evening_summaries(app.ctx, session, app.outbox) == 0  # once a day
