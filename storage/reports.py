@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from storage.formatting import items_text
@@ -353,14 +353,14 @@ def _gross_by_rate(session: Session, leader_ids: list[str], start: datetime, end
                    campaign_id: str | None) -> dict[tuple[str, Decimal], tuple[int, Decimal]]:
     """(leader, rate) → (orders, gross) of the items first seen in [start, end): counted items
     at what they were ordered for (a shortage cut is added back: it is an adjustment of the
-    month it was made in), and items a shortage cut to nothing."""
+    month it was made in), and items a shortage cut to nothing (still an order taken)."""
     refunded = (select(Adjustment.order_item_id.label("item_id"), func.sum(Adjustment.amount).label("refund"))
                 .where(Adjustment.order_item_id.is_not(None)).group_by(Adjustment.order_item_id).subquery())
     refund = func.coalesce(refunded.c.refund, 0)
     cut_to_nothing = and_(OrderItem.status == ItemStatus.CANCELLED, refunded.c.refund.is_not(None), OrderItem.qty == 0)
     query = (
         select(OrderItem.leader_id, OrderItem.commission_rate,
-               func.count(func.distinct(case((OrderItem.status == ItemStatus.OK, OrderItem.entry_id)))),
+               func.count(func.distinct(OrderItem.entry_id)),
                func.sum(OrderItem.amount - refund))
         .outerjoin(refunded, refunded.c.item_id == OrderItem.id)
         .where(OrderItem.leader_id.in_(leader_ids), or_(OrderItem.status == ItemStatus.OK, cut_to_nothing),

@@ -11,7 +11,7 @@ from bot import texts
 from bot.campaigns import CampaignNames
 from bot.commands.arguments import Words
 from bot.commands.grammar import parse_command
-from bot.commands.registry import ONE, REGISTRY, Call, CommandSpec, specs
+from bot.commands.registry import ANY, ONE, REGISTRY, Call, CommandSpec, specs
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
@@ -61,7 +61,7 @@ def _choose_campaigns(spec: CommandSpec, call: Call) -> str | None:
         words.take()
         call.campaigns = [named]
     elif not _arity_fits(spec, len(words)):
-        if first is not None and _arity_fits(spec, len(words) - 1):
+        if spec.campaign != ANY and first is not None and _arity_fits(spec, len(words) - 1):
             return texts.CAMPAIGN_NOT_FOUND.format(name=first.text) + _current_names(current)
         return texts.USAGE.format(usage=spec.usage)
     elif not current:
