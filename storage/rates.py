@@ -36,14 +36,22 @@ class RateHistory:
 
     @classmethod
     def load(cls, session: Session, leader_id: str | None) -> RateHistory:
+        return cls.load_many(session, [leader_id] if leader_id is not None else [])[leader_id]
+
+    @classmethod
+    def load_many(cls, session: Session, leader_ids: list[str]) -> dict[str | None, RateHistory]:
+        """The histories of these leaders (and, under None, the platform's alone), one query."""
         rows = session.execute(
             select(CommissionRate.leader_id, CommissionRate.valid_from, CommissionRate.rate)
-            .where(or_(CommissionRate.leader_id.is_(None), CommissionRate.leader_id == leader_id))
+            .where(or_(CommissionRate.leader_id.is_(None), CommissionRate.leader_id.in_(leader_ids)))
             .order_by(CommissionRate.valid_from.is_not(None), CommissionRate.valid_from, CommissionRate.id))
-        history = cls()
+        platform: History = []
+        own: dict[str, History] = {leader_id: [] for leader_id in leader_ids}
         for owner, valid_from, rate in rows:
-            (history.platform if owner is None else history.leader).append((valid_from, rate))
-        return history
+            (platform if owner is None else own[owner]).append((valid_from, rate))
+        histories: dict[str | None, RateHistory] = {lid: cls(rates, platform) for lid, rates in own.items()}
+        histories[None] = cls([], platform)
+        return histories
 
 
 def _in_force(history: History, when: datetime) -> Decimal | None:

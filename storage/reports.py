@@ -329,13 +329,14 @@ def statements(session: Session, start: datetime, end: datetime, leader_id: str 
     row of zeros at the rate in force then), leaders in id order, rates in the order used."""
     leaders = session.scalars(select(Leader).where(Leader.id == leader_id) if leader_id else select(Leader).order_by(Leader.id)).all()
     ids = [leader.id for leader in leaders]
+    histories = RateHistory.load_many(session, ids)
     gross = _gross_by_rate(session, ids, start, end, campaign_id)
-    adjustments = _adjustments_by_rate(session, ids, start, end, campaign_id)
+    adjustments = _adjustments_by_rate(session, ids, start, end, campaign_id, histories)
     out = []
     for leader in leaders:
         rates = sorted({rate for lid, rate in (*gross, *adjustments) if lid == leader.id})
         if not rates:
-            rates = [RateHistory.load(session, leader.id).rate_at(start)]
+            rates = [_rate(histories[leader.id].rate_at(start))]
         for rate in rates:
             orders, sold = gross.get((leader.id, rate), (0, ZERO))
             adjusted = adjustments.get((leader.id, rate), ZERO)
@@ -373,7 +374,8 @@ def _gross_by_rate(session: Session, leader_ids: list[str], start: datetime, end
 
 
 def _adjustments_by_rate(session: Session, leader_ids: list[str], start: datetime, end: datetime,
-                         campaign_id: str | None) -> dict[tuple[str, Decimal], Decimal]:
+                         campaign_id: str | None, histories: dict[str | None, RateHistory]
+                         ) -> dict[tuple[str, Decimal], Decimal]:
     """(leader, rate) → refunds and shortage cuts made in [start, end), at the rate of the
     order they correct (one without an order: the rate in force when it was made)."""
     query = (
@@ -385,11 +387,9 @@ def _adjustments_by_rate(session: Session, leader_ids: list[str], start: datetim
     if campaign_id is not None:
         query = query.where(Adjustment.campaign_id == campaign_id)
     out: dict[tuple[str, Decimal], Decimal] = {}
-    histories: dict[str, RateHistory] = {}
     for lid, rate, when, amount in session.execute(query):
         if rate is None:
-            history = histories.get(lid) or histories.setdefault(lid, RateHistory.load(session, lid))
-            rate = history.rate_at(when)
+            rate = histories[lid].rate_at(when)
         key = (lid, _rate(rate))
         out[key] = out.get(key, ZERO) + Decimal(amount)
     return out
