@@ -27,7 +27,7 @@ PROMOTED = "{product}有人取消了，你候补的“{text}”已经补上啦"
 FLAG_QUESTIONS = {
     "range": "“{text}”是要几{unit}呀？",
     "negative_quantity": "“{text}”是要几{unit}呀？",
-    "implausible_quantity": "“{text}”这个数量对吗？没写错的话回个“对”",
+    "implausible_quantity": "“{text}”这个数量对吗？写错了就在接龙里改一下",
     "unexplained_number": "“{text}”里的数字是什么意思呀？",
     "ambiguous_product": "“{text}”是指哪一个呀？写上全名就好",
     "unknown_product_number": "“{text}”是哪个商品呀？",
@@ -70,7 +70,7 @@ POSTED = "已发到{count}个群"
 CLOSED = "已截单，最终名单发到{count}个群了"
 ARRIVED = "到货通知已发到{count}个群"
 PICKED = "已核销：{names}"
-PAID_MARKED = "已记已付：{names}"
+PAID_MARKED = "已标记已付：{names}"
 PICK_NOT_FOUND = "没找到：{what}"
 AMBIGUOUS_ORDER = "“{what}”对得上{count}单，这次没改动："
 CANDIDATE_LINE = "{where}{number}号 {member}{address}：{items}"
@@ -97,7 +97,7 @@ CHAIN_HELD = ("“{group}”里的接龙“{title}”，看不出是{campaigns}�
 NO_TITLE = "（没有标题）"
 NOTHING_HELD = "现在没有分不清是哪个团的接龙"
 HELD_WHICH = "有几个接龙没分清：{titles}。请写上接龙标题，比如：归团 {example}"
-ASSIGNED = "好的，“{title}”按“{campaign}”算了，{count}条接龙已统计"
+ASSIGNED = "好的，接龙“{title}”按“{campaign}”算，已经统计进去了"
 WHICH_CAMPAIGN = "现在有{count}个团：{titles}。请写上团名，比如：{example}"
 
 PLATFORM_HEADER = "【{title}】平台汇总：共{orders}单，{amount}元"

@@ -164,14 +164,14 @@ def find_campaign(session: Session, name: str) -> Campaign | None:
 
 def running_campaigns(session: Session, at: datetime) -> list[Campaign]:
     """Campaigns taking orders at this time, else those closed since the latest opening (two
-    that ran side by side are both still the current ones)."""
+    that ran side by side are both still the current ones). Nearest deadline first."""
     running = list(session.scalars(
-        select(Campaign).where(Campaign.opens <= at, Campaign.deadline >= at).order_by(Campaign.opens, Campaign.id)))
+        select(Campaign).where(Campaign.opens <= at, Campaign.deadline >= at).order_by(Campaign.deadline, Campaign.id)))
     if running:
         return running
     latest = select(func.max(Campaign.opens)).where(Campaign.opens <= at).scalar_subquery()
     return list(session.scalars(select(Campaign).where(Campaign.opens <= at, Campaign.deadline >= latest)
-                                .order_by(Campaign.deadline.desc(), Campaign.id)))
+                                .order_by(Campaign.deadline, Campaign.id)))
 
 
 def campaigns_opened_by(session: Session, at: datetime) -> list[Campaign]:

@@ -261,5 +261,5 @@ def assign_command(call: Call) -> str:
         text, native = chain_text(message_of(row))
         return parser.parse(text, native=native)
 
-    count = release_chain(call.ctx, call.session, call.outbox, group, campaign, chain.chain_key[2:], parse)
-    return texts.ASSIGNED.format(title=chain.title or texts.NO_TITLE, campaign=campaign.title, count=count)
+    release_chain(call.ctx, call.session, call.outbox, group, campaign, chain.chain_key[2:], parse)
+    return texts.ASSIGNED.format(title=chain.title or texts.NO_TITLE, campaign=campaign.title)

@@ -186,7 +186,7 @@ def test_a_chain_that_fits_both_waits_for_the_leader(chat, both) -> None:
     with both() as session:
         assert session.scalar(select(EntryRow.id)) is None  # nothing guessed
     reply = ask(chat, "归团 肉菜", at(25, 10, 10))
-    assert reply == texts.ASSIGNED.format(title="周末团购", campaign="周三肉菜团", count=2)
+    assert reply == texts.ASSIGNED.format(title="周末团购", campaign="周三肉菜团")
     with both() as session:
         rows = session.execute(select(EntryRow.author_id, EntryRow.order_no, Chain.campaign_id)
                                .join(Chain, Chain.id == EntryRow.chain_id).order_by(EntryRow.id)).all()
@@ -224,3 +224,18 @@ def test_a_campaign_opening_later_takes_only_chains_from_then_on(sessions, clock
         ("fruit-1125", "wxid_wang"), ("meat-1125", "wxid_zhang"), ("fruit-1125", "wxid_liu")]
     with sessions() as session:
         assert session.get(Campaign, "meat-1125").opens == at(25, 12)
+
+
+def test_the_leader_names_which_held_chain_when_several_wait(chat, both) -> None:
+    chat.group(GROUP, "wxid_chen", "小陈", chain(TIED, "2栋101 小陈 一份"), at=at(25, 10))
+    chat.group(GROUP, "wxid_sun", "孙阿姨", chain("#接龙\n周日接龙\n\n", "1栋202 孙阿姨 两份"), at=at(25, 10, 5))
+    assert ask(chat, "归团 肉菜", at(25, 10, 10)) == texts.HELD_WHICH.format(
+        titles="“周末团购”、“周日接龙”", example="周末团购 肉菜")
+    assert ask(chat, "归团 周日 海鲜", at(25, 10, 11)) == texts.CAMPAIGN_NOT_FOUND.format(name="海鲜")
+    assert ask(chat, "归团 周日 水果", at(25, 10, 12)) == texts.ASSIGNED.format(title="周日接龙", campaign="周三水果团")
+    assert ask(chat, "归团 肉菜", at(25, 10, 13)) == texts.ASSIGNED.format(title="周末团购", campaign="周三肉菜团")
+    assert ask(chat, "归团 肉菜", at(25, 10, 14)) == texts.NOTHING_HELD
+    with both() as session:
+        rows = session.execute(select(EntryRow.author_id, Chain.campaign_id)
+                               .join(Chain, Chain.id == EntryRow.chain_id).order_by(Chain.campaign_id)).all()
+    assert sorted(tuple(r) for r in rows) == [("wxid_chen", "meat-1125"), ("wxid_sun", "fruit-1125")]

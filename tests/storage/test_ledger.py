@@ -14,7 +14,7 @@ from parsers.model import Flag, FlagKind
 from storage.chains import chain_campaign, held_chains, hold_copy, release_held, reset_projection
 from storage.corrections import apply_shortage, mark_paid
 from storage.log import record_message
-from storage.lookup import campaigns_for_group, current_campaigns, group_for_chat
+from storage.lookup import campaigns_for_group, current_campaigns, group_for_chat, running_campaigns
 from storage.models import Adjustment, Chain, CommissionRate, EntryRow, OrderCounter, OrderItem
 from storage.orders import ProblemKind, cancel_entry, next_order_no
 from storage.rates import RateHistory, record_rate
@@ -167,6 +167,17 @@ def test_the_campaigns_of_a_group(sessions, when, expected):
         other = group_for_chat(session, GROUP2).id
         assert [c.id for c in current_campaigns(session, [group.id, other], at(10))] == [
             "meat-1124", "elsewhere", "fruit-1124"]  # nearest deadline first
+
+
+@pytest.mark.parametrize(("when", "expected"), [
+    (at(10), ["meat-1124", "elsewhere", "fruit-1124"]),
+    (at(23), ["meat-1124", "elsewhere", "fruit-1124"]),  # all closed: those since the latest opening
+    (datetime(2026, 12, 2, 10, tzinfo=TZ), ["fruit-1201"]),
+], ids=["running", "closed-side-by-side", "next-week-closed"])
+def test_the_campaigns_an_admin_sees(sessions, when, expected):
+    load(sessions, TWO)
+    with sessions() as session:
+        assert [c.id for c in running_campaigns(session, when)] == expected
 
 
 def test_a_held_chain_keeps_its_copies_until_released(sessions):
