@@ -213,6 +213,39 @@ def _order_no(session: Session, scope: OrderScope, seq: int) -> int:
     return row[0]
 
 
+# PostgreSQL: the counter moves on inside the entry's INSERT (a data-modifying WITH), so
+# numbering an order costs no round trip of its own. No counter row yet: the order number
+# comes back NULL and is set by `_order_no` (a campaign's first order in a group).
+_line_no = bindparam("line_no")
+_NUMBERED = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.campaign_id == bindparam("counter_campaign"), _COUNTERS.c.group_id == bindparam("counter_group"))
+    .values(last_no=case((and_(_line_no > _COUNTERS.c.last_no, _line_no <= _COUNTERS.c.last_no + SEQ_JUMP), _line_no),
+                         else_=_COUNTERS.c.last_no + 1))
+    .returning(_COUNTERS.c.last_no).cte("numbered"))
+_ENTRIES = EntryRow.__table__
+_INSERT_NUMBERED_ENTRY = FastStatement(
+    insert(_ENTRIES).values(order_no=select(_NUMBERED.c.last_no).scalar_subquery())
+    .returning(_ENTRIES.c.id, _ENTRIES.c.order_no))
+_SET_ORDER_NO = FastStatement(update(_ENTRIES).where(_ENTRIES.c.id == bindparam("entry"))
+                              .values(order_no=bindparam("number")))
+
+
+def _insert_entry(session: Session, values: dict, scope: OrderScope, seq: int, numbered: bool) -> tuple[int, int | None]:
+    """Insert an entry; an order (`numbered`) gets the next number of its campaign's group."""
+    if not numbered:
+        return _INSERT_ENTRY.fetch_one(session, {**values, "order_no": None})[0], None
+    if session.get_bind().dialect.name == "postgresql":
+        entry_id, number = _INSERT_NUMBERED_ENTRY.fetch_one(session, {
+            **values, "counter_campaign": scope.campaign.id, "counter_group": scope.group.id, "line_no": seq})
+        if number is None:
+            number = _order_no(session, scope, seq)
+            _SET_ORDER_NO.execute(session, dict(entry=entry_id, number=number))
+        return entry_id, number
+    number = _order_no(session, scope, seq)  # SQLite: in the process, a statement costs little
+    return _INSERT_ENTRY.fetch_one(session, {**values, "order_no": number})[0], number
+
+
 def flags_json(flags: list[Flag]) -> list[dict] | None:
     return [{"kind": str(f.kind), "text": f.text, "detail": f.detail} for f in flags] or None
 
@@ -224,14 +257,13 @@ def new_entry(
 ) -> WrittenEntry:
     hashed = line_hash(entry.raw)
     numbered = scope.campaign is not None and status in (EntryStatus.OK, EntryStatus.LATE)
-    order_no = _order_no(session, scope, entry.seq) if numbered else None
-    entry_id = _INSERT_ENTRY.fetch_one(session, dict(
+    entry_id, order_no = _insert_entry(session, dict(
         chain_id=chain_id, entry_key=_unique_key(session, chain_id, author_id, entry.raw, known_keys),
         line_hash=hashed, author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
         member=entry.member, address=entry.address, note=entry.note, paid=entry.paid, status=status,
         missing=False, picked_up_at=None, first_seen=at, last_changed=at, first_message_id=message_id,
-        order_no=order_no, flags=flags_json(entry.flags), paid_at=None,
-    ))[0]
+        flags=flags_json(entry.flags), paid_at=None,
+    ), scope, entry.seq, numbered)
     row = WrittenEntry(entry_id, author_id, author_name, entry.member, entry.address, entry.raw, entry.seq,
                        hashed, status, at, order_no=order_no)
     _INSERT_EVENT.execute(session, dict(

@@ -4,17 +4,33 @@ paid marks, flags for the leader, and waitlist promotions to be told."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 
-from parsers.model import Flag, FlagKind
-from storage.chains import chain_campaign, held_chains, hold_copy, release_held, reset_projection
+from parsers.model import Flag, FlagKind, ParsedMessage
+from storage.chains import (
+    apply_chain,
+    chain_campaign,
+    held_chains,
+    hold_copy,
+    release_held,
+    reset_projection,
+)
 from storage.corrections import apply_shortage, mark_paid
+from storage.db import open_db
 from storage.log import record_message
-from storage.lookup import campaigns_for_group, current_campaigns, group_for_chat, running_campaigns
+from storage.lookup import (
+    campaign_for_group,
+    campaigns_for_group,
+    current_campaigns,
+    group_for_chat,
+    leader_ids,
+    running_campaigns,
+)
 from storage.models import Adjustment, Chain, CommissionRate, EntryRow, OrderCounter, OrderItem
 from storage.orders import ProblemKind, cancel_entry, next_order_no
 from storage.rates import RateHistory, record_rate
@@ -28,6 +44,7 @@ from storage.reports import (
     statements,
 )
 from storage.setup import apply_setup, load_setup_text
+from tests.conftest import wait_for_a_lock_wait
 from tests.storage.helpers import GROUP, GROUP2, LEADER, SETUP, TZ, Feed, at, line, load
 
 D = Decimal
@@ -360,3 +377,43 @@ def test_the_rate_history_starts_with_the_set_up(db):
                                .order_by(CommissionRate.id)).all()
     assert [(lid, D(r) if r is not None else None, v) for lid, r, v in rows] == [
         (None, D("0.10"), None), (LEADER, D("0.12"), None), ("wxid_zhou", None, None)]
+
+
+def _copy_of_chain(session, key: str, message_id: str, sender: str, entries) -> None:
+    message = record_message(session, platform="t", message_id=message_id, chat_id=GROUP, chat_name=GROUP,
+                             sender_id=sender, sender_name=sender, text=key, sent_at=at(10), received_at=at(10))
+    group = group_for_chat(session, GROUP)
+    apply_chain(session, group=group, campaign=campaign_for_group(session, group, at(10)), message=message,
+                parsed=ParsedMessage(is_chain=True, title=key, chain_key=key, entries=entries),
+                leader_ids=leader_ids(group), at=at(10))
+
+
+@pytest.mark.parametrize("first_order_exists", [True, False], ids=["counter-exists", "first-orders"])
+def test_two_chains_of_one_campaign_written_at_once_never_share_a_number(pg_url, first_order_exists):
+    """Two processes each add an order to a different chain of the same campaign and group at
+    the same moment: the second waits for the first's number, and takes the next."""
+    sessions = open_db(pg_url)
+    load(sessions)
+    if first_order_exists:
+        with sessions.begin() as session:
+            _copy_of_chain(session, "周三水果团", "a0", "wxid_wang", [line(1, "王姐", ("XG01", 1))])
+    failures: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with sessions.begin() as session:
+                _copy_of_chain(session, "水果二群接龙", "b1", "wxid_si", [line(1, "李四", ("PT01", 1))])
+        except BaseException as exc:  # noqa: BLE001  (reported by the assertion below)
+            failures.append(exc)
+
+    with sessions.begin() as session:
+        _copy_of_chain(session, "周三水果团", "a1", "wxid_zhao", [line(1, "王姐", ("XG01", 1)), line(2, "赵哥", ("XG01", 1))])
+        writer = threading.Thread(target=second)
+        writer.start()
+        wait_for_a_lock_wait(sessions)
+    writer.join(30)
+    assert failures == []
+    with sessions() as session:
+        got = sorted(session.scalars(select(EntryRow.order_no)))
+    assert got == [1, 2, 3]
+    sessions.kw["bind"].dispose()
