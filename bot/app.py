@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import gc
 import logging
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot import commands, texts
+from bot.campaigns import choose_campaign, free_order_campaign
 from bot.context import AppContext, SettableClock
 from bot.events import IncomingMessage, OutgoingText, SendResult
 from bot.handlers.chain import handle_chain
-from bot.handlers.common import Turn
+from bot.handlers.common import Turn, chain_text, message_of
 from bot.handlers.free_text import handle_free_order
+from bot.handlers.held import hold_chain, release_chain
 from bot.handlers.member_query import handle_member_query, is_member_query
 from bot.outbox import Outbox
-from parsers import ChainParser
+from parsers import ChainParser, ParsedMessage
 from storage import chains, lookup
 from storage.log import log_ids_in_order, record_message
 from storage.models import Campaign, Group, MessageLog
@@ -44,7 +47,12 @@ class App:
         self._locks_guard = threading.Lock()
         self._parsers: OrderedDict[tuple, ChainParser] = OrderedDict()
         self._catalog_keys: dict[str, tuple] = {}  # campaign id → catalog stamp (parser key)
-        self._campaigns: dict[int, tuple[datetime, Campaign]] = {}  # group id → (valid until, campaign)
+        # group id → (valid from, valid until, campaigns)
+        self._campaigns: dict[int, tuple[datetime, datetime, list[Campaign]]] = {}
+        # (group id, chain key) → the campaign its chain was put in (where several run at once;
+        # once put, a chain stays), and (group id, chain head) → the campaign to read it with first
+        self._chain_campaigns: OrderedDict[tuple[int, str], str] = OrderedDict()
+        self._read_with: OrderedDict[tuple[int, str], str] = OrderedDict()
         self._groups: dict[str, Group] = {}  # chat → bound group
         self._setup_revision: int | None = None
         self.send_replies = True  # False while rebuilding: history is replayed silently
@@ -123,37 +131,73 @@ class App:
         group = self.group_for(turn.session, turn.msg.chat, turn.msg.chat_name)
         if group is None or group.leader_id is None:
             return  # nobody bound this group: stay silent
-        campaign = self.campaign_for(turn.session, group, turn.at)
+        pool = self.campaigns_for(turn.session, group, turn.at)
         if is_member_query(turn.msg.text):
-            handle_member_query(turn, group, campaign)
+            handle_member_query(turn, group, pool)
             return
-        text, native = _chain_text(turn.msg)
+        text, native = chain_text(turn.msg)
+        if len(pool) > 1:
+            self._route_among(turn, group, pool, text, native)
+            return
+        campaign = pool[0] if pool else None
         parsed = self.parser_for(turn.session, campaign).parse(text, native=native)
         if parsed.is_chain and parsed.entries:
             handle_chain(turn, group, campaign, parsed)
         elif not parsed.is_chain:
             handle_free_order(turn, group, campaign, parsed)
 
+    def _route_among(self, turn: Turn, group: Group, pool: list[Campaign], text: str, native: bool) -> None:
+        """Several campaigns run in this group: a chain goes to the campaign it was put in
+        before, else to the one its title names or its lines order from (bot.campaigns); one
+        that fits two equally waits for the leader (bot.handlers.held). The chain's head
+        remembers which catalog to read it with, so a copy is read once."""
+        by_id = {c.id: c for c in pool}
+        head = (group.id, _chain_head(text))
+        first = by_id.get(self._read_with.get(head, ""), pool[0])
+        parsed = self.parser_for(turn.session, first).parse(text, native=native)
+
+        def parse_with(campaign: Campaign) -> ParsedMessage:
+            return parsed if campaign is first else self.parser_for(turn.session, campaign).parse(text, native=native)
+
+        if not parsed.is_chain:
+            campaign = free_order_campaign(pool, parse_with)
+            handle_free_order(turn, group, campaign, parse_with(campaign))
+            return
+        if not parsed.entries:
+            return
+        key = (group.id, parsed.chain_key or "")
+        campaign = by_id.get(self._chain_campaigns.get(key) or chains.chain_campaign(
+            turn.session, group.id, key[1], list(by_id)) or "")
+        if campaign is None:
+            choice = choose_campaign(pool, parsed.title, parse_with, lambda c: c.opens <= turn.at <= c.deadline)
+            if choice.campaign is None:
+                hold_chain(turn, group, parsed, choice.tied)
+                return
+            campaign = choice.campaign
+            release_chain(turn.ctx, turn.session, turn.outbox, group, campaign, key[1],
+                          lambda row: self._parse(turn.session, campaign, message_of(row)))
+        _remember(self._chain_campaigns, key, campaign.id)
+        _remember(self._read_with, head, campaign.id)
+        handle_chain(turn, group, campaign, parse_with(campaign))
+
+    def _parse(self, session: Session, campaign: Campaign | None, msg: IncomingMessage) -> ParsedMessage:
+        text, native = chain_text(msg)
+        return self.parser_for(session, campaign).parse(text, native=native)
+
     def _private(self, turn: Turn) -> None:
         self.forget_cached()  # commands may bind groups, close campaigns, change leaders
         for reply in commands.dispatch(turn.ctx, turn.msg, turn.session, self.outbox):
             self.outbox.enqueue(turn.session, reply, kind="command")
 
-    def campaign_for(self, session: Session, group, at: datetime) -> Campaign | None:
-        """The group's campaign at this time. A running campaign found is reused until its
-        deadline or the next opening of any campaign, whichever comes first (a set-up change
-        forgets it: see `_check_setup`)."""
+    def campaigns_for(self, session: Session, group: Group, at: datetime) -> list[Campaign]:
+        """The group's campaigns at this time (lookup.campaigns_for_group), reused until the
+        next opening of any campaign (a set-up change forgets them: see `_check_setup`)."""
         cached = self._campaigns.get(group.id)
-        if cached is not None and cached[1].opens <= at < cached[0]:
-            return cached[1]
-        campaign = lookup.campaign_for_group(session, group, at)
-        if campaign is not None and campaign.opens <= at <= campaign.deadline:
-            next_opening = lookup.next_campaign_opening(session, at)
-            until = min(campaign.deadline, next_opening) if next_opening else campaign.deadline
-            self._campaigns[group.id] = (until, _detached(campaign))
-        else:
-            self._campaigns.pop(group.id, None)
-        return campaign
+        if cached is not None and cached[0] <= at < cached[1]:
+            return cached[2]
+        campaigns = [_detached(c) for c in lookup.campaigns_for_group(session, group.id, at)]
+        self._campaigns[group.id] = (at, lookup.next_campaign_opening(session, at) or _NEVER, campaigns)
+        return campaigns
 
     def group_for(self, session: Session, chat: str, chat_name: str | None) -> Group | None:
         """The bound group of a chat, reused until the set-up changes."""
@@ -176,6 +220,8 @@ class App:
         self._groups.clear()
         self._campaigns.clear()
         self._catalog_keys.clear()
+        self._chain_campaigns.clear()
+        self._read_with.clear()
 
     def parser_for(self, session: Session, campaign: Campaign | None) -> ChainParser:
         """One parser per campaign catalog, so each chain line is read once. The catalog is
@@ -200,6 +246,27 @@ class App:
         return parser
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
+_REMEMBERED = 4096  # chains and chain heads remembered per process
+
+
+def _remember(memo: OrderedDict, key, value) -> None:
+    memo[key] = value
+    memo.move_to_end(key)
+    if len(memo) > _REMEMBERED:
+        memo.popitem(last=False)
+
+
+_INDEXED_LINE = re.compile(r"\n\s{0,8}[(（]?\d{1,4}(?:[.、)）]|\s)")
+
+
+def _chain_head(text: str) -> str:
+    """A chain's text up to its first numbered line: the same for every copy of a chain, so it
+    says which catalog read the last copy (only a hint: the chain key decides)."""
+    found = _INDEXED_LINE.search(text, 0, 2000)
+    return text[:found.start()] if found else text[:200]
+
+
 def _settle_memory() -> None:
     """Called once a new parser has read its first message. The tables parsing loads (jieba's
     words, pinyin readings: about a million objects) live as long as the process; freezing
@@ -209,25 +276,10 @@ def _settle_memory() -> None:
     gc.freeze()
 
 
-def _chain_text(msg: IncomingMessage) -> tuple[str, bool]:
-    """What to parse, and whether its native 接龙 authors are to be trusted: the raw XML only
-    when the transport vouched for it (P3: XML a member types is plain text)."""
-    if msg.native_chain and msg.raw:
-        return msg.raw, True
-    return msg.text, False
-
-
 def _detached(obj: T) -> T:
     """A copy of a row's columns to keep between sessions, read-only: the row itself stays in
     its session and would be expired (unreadable) if that session rolled back."""
     return type(obj)(**{attr.key: getattr(obj, attr.key) for attr in inspect(obj).mapper.column_attrs})
-
-
-def message_of(row: MessageLog) -> IncomingMessage:
-    """A logged message as the transport handed it over."""
-    return IncomingMessage(row.platform, row.message_id, row.chat_id, row.sender_id, row.sender_name, row.text,
-                           row.sent_at, row.chat_name, account=row.account, raw=row.raw,
-                           native_chain=bool(row.native_chain))
 
 
 class SilentOutbox(Outbox):

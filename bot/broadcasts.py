@@ -101,8 +101,8 @@ def campaign_post(session: Session, campaign: Campaign, tz) -> str:
 def final_list(session: Session, campaign: Campaign, group: Group, tz) -> str:
     rows = member_orders(session, campaign.id, [group.id])
     lines = [texts.CLOSE_HEADER.format(title=campaign.title)]
-    lines += [texts.CLOSE_LINE.format(seq=i, member=r.member, items=items_text(r.items))
-              for i, r in enumerate(rows, start=1)]
+    lines += [texts.CLOSE_LINE.format(seq=_numbers(r.numbers), member=r.member, items=items_text(r.items))
+              for r in rows]
     lines.append(texts.CLOSE_FOOTER.format(
         orders=len(rows), pickup=clock_text(campaign.pickup, tz) if campaign.pickup else "到货后",
         place=campaign.pickup_place or "老地方"))
@@ -114,8 +114,14 @@ def pickup_notice(session: Session, campaign: Campaign, group: Group) -> str | N
     if not rows:
         return None
     lines = [texts.PICKUP_HEADER.format(title=campaign.title, place=campaign.pickup_place or "老地方")]
-    lines += [texts.PICKUP_LINE.format(member=r.member, items=items_text(r.items)) for r in rows]
+    lines += [texts.PICKUP_LINE.format(seq=_numbers(r.numbers), member=r.member, items=items_text(r.items))
+              for r in rows]
     return "\n".join(lines)
+
+
+def _numbers(numbers: list[int]) -> str:
+    """An order's number, as every list and the leader's commands show it."""
+    return "、".join(map(str, numbers))
 
 
 def _mentions(session: Session, campaign: Campaign, group: Group) -> tuple[str, ...]:

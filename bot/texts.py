@@ -17,9 +17,31 @@ DIGEST = "接龙已有{orders}单：{totals}"
 MY_ORDER = "你在“{title}”订了：{items}，共{amount}元{picked}"
 MY_ORDER_NONE = "这一团还没看到你的订单哦"
 MY_ORDER_PICKED = "（已取）"
+PAID_NOTE = "（已付）"
 NO_CAMPAIGN = "现在没有在进行的团"
 NO_CAMPAIGN_YET = "（还没有开团）"
 THIS_PRODUCT = "这个"
+PROMOTED = "{product}有人取消了，你候补的“{text}”已经补上啦"
+# What the parser flagged on a line (FlagKind values), asked of the member; {unit}: the
+# counting word the words end in (三四斤 → 斤), else FLAG_HOW_MANY is asked instead.
+FLAG_QUESTIONS = {
+    "range": "“{text}”是要几{unit}呀？",
+    "negative_quantity": "“{text}”是要几{unit}呀？",
+    "implausible_quantity": "“{text}”这个数量对吗？写错了就在接龙里改一下",
+    "unexplained_number": "“{text}”里的数字是什么意思呀？",
+    "ambiguous_product": "“{text}”是指哪一个呀？写上全名就好",
+    "unknown_product_number": "“{text}”是哪个商品呀？",
+    "unread": "“{text}”这一行没读懂，能按“商品+数量”写一下吗？",
+}
+FLAG_QUESTION_DEFAULT = "“{text}”没看明白，能再写清楚一点吗？"
+FLAG_HOW_MANY = "“{text}”具体要多少呀？"
+# The same, in a few words for the leader's 明细 (待处理).
+FLAG_REASONS = {
+    "range": "数量没定", "negative_quantity": "数量是负的", "implausible_quantity": "数量不太对",
+    "unexplained_number": "有个数字没看懂", "ambiguous_product": "不确定是哪个商品",
+    "unknown_product_number": "商品编号对不上", "unread": "这一行没读懂",
+}
+FLAG_REASON_DEFAULT = "要问一下"
 GREETING = "大家好，我是团购小助手，帮团长统计接龙。下单照常接龙就行～"
 
 # --- leader and admin commands ----------------------------------------------------------
@@ -38,18 +60,27 @@ TOTALS_REVIEW = "另有{count}条没认出或待确认，发“明细”看"
 DETAILS_HEADER = "【{title}】明细"
 DETAILS_LINE = "{seq}. {member}{address}：{items}，{amount}元{picked}"
 DETAILS_REVIEW_HEADER = "待处理："
-DETAILS_REVIEW_LINE = "· {member}：{text}（{reason}）"
+DETAILS_REVIEW_LINE = "· {number}{member}：{text}（{reason}）"
 # Why a line waits for the leader, when the line itself gives no reason (by item status).
 REVIEW_REASONS = {"review": "待团长确认", "unmatched": "商品不在本团"}
 EMPTY = "还没有订单"
 CAMPAIGN_NOT_FOUND = "没找到活动“{name}”"
+CURRENT_CAMPAIGNS = "。现在的团：{titles}"
 POSTED = "已发到{count}个群"
 CLOSED = "已截单，最终名单发到{count}个群了"
 ARRIVED = "到货通知已发到{count}个群"
 PICKED = "已核销：{names}"
+PAID_MARKED = "已标记已付：{names}"
 PICK_NOT_FOUND = "没找到：{what}"
-UNPICKED_HEADER = "还有{count}位没取："
-UNPICKED_NONE = "都取完啦👍"
+AMBIGUOUS_ORDER = "“{what}”对得上{count}单，这次没改动："
+CANDIDATE_LINE = "{where}{number}号 {member}{address}：{items}"
+AMBIGUOUS_HINT = "请写清楚是哪一单，比如：{example}"
+UNPICKED_HEADER = "【{title}】还有{count}位没取："
+UNPICKED_LINE = "{numbers}. {member}：{items}"
+UNPICKED_NONE = "【{title}】都取完啦👍"
+UNPAID_HEADER = "【{title}】还有{count}单没付，共{amount}元："
+UNPAID_LINE = "{number}. {member}：{items}，{amount}元"
+UNPAID_NONE = "【{title}】都付清啦👍"
 ENTRY_NOT_FOUND = "没找到{seq}号"
 ENTRY_AMBIGUOUS = "有几个群都有{seq}号，请写上群名：{usage}"
 EDITED = "已改{seq}号：{text}"
@@ -61,6 +92,14 @@ PRODUCT_NOT_FOUND = "本团没有“{name}”"
 COMMISSION = "{month}佣金：{orders}单，销售额{gmv}元，佣金比例{rate}，佣金{commission}元{adjust}"
 COMMISSION_ADJUST = "（其中缺货退款{amount}元）"
 BOUND = "已绑定“{group}”"
+CHAIN_HELD = ("“{group}”里的接龙“{title}”，看不出是{campaigns}里哪个团的，先没统计。"
+              "回我“归团 团名”就按那个团算，比如：归团 {example}")
+NO_TITLE = "（没有标题）"
+NOTHING_HELD = "现在没有分不清是哪个团的接龙"
+HELD_WHICH = "有几个接龙没分清：{titles}。请写上接龙标题，比如：归团 {example}"
+ASSIGNED = "好的，接龙“{title}”按“{campaign}”算，已经统计进去了"
+WHICH_CAMPAIGN = "现在有{count}个团：{titles}。请写上团名，比如：{example}"
+
 PLATFORM_HEADER = "【{title}】平台汇总：共{orders}单，{amount}元"
 PLATFORM_GROUP_LINE = "{group}：{orders}单，{amount}元"
 PROCUREMENT_HEADER = "【{title}】采购单"
@@ -80,7 +119,7 @@ CLOSE_HEADER = "【{title}】已截单，感谢大家！最终名单："
 CLOSE_LINE = "{seq}. {member}：{items}"
 CLOSE_FOOTER = "共{orders}单。{pickup}在{place}自提"
 PICKUP_HEADER = "【{title}】到货啦！请到{place}自提："
-PICKUP_LINE = "@{member} {items}"
+PICKUP_LINE = "{seq}. @{member} {items}"
 LATE_NOTE = "（补发）"
 SUMMARY_LEADER = "今日小结（{date}）\n{campaigns}\n今日{orders}单，销售额{gmv}元，佣金约{commission}元"
 # One campaign whose whole sales are today's: one line, not the same figures twice.
@@ -108,3 +147,15 @@ PICTURE_OTHERS = "其余{count}项"
 PICTURE_EMPTY = "今天没有订单"
 PICTURE_AMOUNT = "{amount}元"
 PICTURE_PRODUCT_AMOUNT = "{qty}{unit}，{amount}元"
+
+# --- exports (jielong export --zh) -------------------------------------------------------
+
+EXPORT_HEADERS_ZH = {
+    "campaign": "活动", "group": "群", "leader": "团长", "member_id": "团员ID", "member": "团员", "address": "地址",
+    "entry_seq": "接龙序号", "sku": "商品编码", "product": "商品", "qty": "数量", "unit": "单位",
+    "unit_price": "单价", "amount": "金额", "status": "状态", "note": "备注", "first_seen": "下单时间",
+    "last_changed": "最后修改", "order_no": "订单号", "commission_rate": "佣金比例", "paid": "已付",
+    "items": "商品明细", "picked_up": "已取", "groups": "群数", "leader_id": "团长ID", "from": "起",
+    "to": "止", "orders": "单数", "gross": "销售额", "adjustments": "退款及缺货调整", "net": "实际销售额",
+    "commission": "佣金", "payable": "应付团长", "total": "合计",
+}

@@ -31,7 +31,9 @@ from storage.models import (
     EntryStatus,
     EventKind,
     Group,
+    HeldMessage,
     MessageLog,
+    OrderCounter,
     OrderItem,
 )
 from storage.orders import (
@@ -100,7 +102,7 @@ class _ChainCache:
         self._data.move_to_end(cache_key)
         revision = setup_revision(session)
         if state.revision != revision:
-            state.scope = ScopeData.load(session, campaign.id if campaign else None, group.id)
+            state.scope = ScopeData.load(session, campaign.id if campaign else None, group)
             state.revision = revision
         stale = session.identity_map.get(identity_key(Chain, state.chain_id))
         if stale is not None:
@@ -138,7 +140,7 @@ def _load_state(session: Session, group: Group, campaign: Campaign | None, full_
     rows = session.scalars(select(EntryRow).where(EntryRow.chain_id == chain.id).order_by(EntryRow.id)).all()
     return _ChainState(chain.id, version, KnownIndex(_known_line(row) for row in rows),
                        {row.entry_key.split("-", 1)[0] for row in rows},
-                       ScopeData.load(session, campaign.id if campaign else None, group.id),
+                       ScopeData.load(session, campaign.id if campaign else None, group),
                        setup_revision(session))
 
 
@@ -159,7 +161,7 @@ def _known_line(row: EntryRow | WrittenEntry) -> KnownLine:
 
 def chain_key_of(campaign: Campaign | None, key: str) -> str:
     """A chain's stored key: its campaign and its normalised title."""
-    return f"{campaign.id if campaign else '-'}:{key}"[:200]
+    return chain_key_of_id(campaign.id if campaign else None, key)
 
 
 def chain_for(session: Session, group: Group, campaign: Campaign | None, full_key: str, title: str | None,
@@ -221,14 +223,15 @@ def apply_chain(
         touched.add(row.id)
     for known_line, new in plan.cancels:
         row = session.get(EntryRow, known_line.entry_id)
-        cancel_entry(session, row, actor_id=message.sender_id, message_id=message.id, at=at,
-                     cancel_line=new.entry.raw, scope=scope)
+        outcome.problems += cancel_entry(session, row, actor_id=message.sender_id, message_id=message.id, at=at,
+                                         cancel_line=new.entry.raw, scope=scope)
         touched.add(row.id)
         outcome.cancelled += 1
     for targets, new in plan.cancel_lines:
         for known_line in targets:
             row = session.get(EntryRow, known_line.entry_id)
-            cancel_entry(session, row, actor_id=message.sender_id, message_id=message.id, at=at, scope=scope)
+            outcome.problems += cancel_entry(session, row, actor_id=message.sender_id, message_id=message.id,
+                                             at=at, scope=scope)
             touched.add(row.id)
             outcome.cancelled += 1
         # The cancellation line itself is kept (inactive) so later copies know it.
@@ -292,6 +295,56 @@ def apply_free_order(
     return outcome
 
 
+# --- chains no campaign could be chosen for ------------------------------------------------
+
+
+def chain_campaign(session: Session, group_id: int, key: str, campaign_ids: list[str]) -> str | None:
+    """The campaign (among these) that a chain of this group with this key was put in, if any."""
+    full_keys = {chain_key_of_id(campaign_id, key): campaign_id for campaign_id in campaign_ids}
+    found = set(session.scalars(select(Chain.chain_key).where(
+        Chain.group_id == group_id, Chain.chain_key.in_(full_keys), Chain.kind == ChainKind.CHAIN)))
+    return next((campaign_id for full, campaign_id in full_keys.items() if full in found), None)
+
+
+def chain_key_of_id(campaign_id: str | None, key: str) -> str:
+    return f"{campaign_id or '-'}:{key}"[:200]
+
+
+def _held_key(key: str) -> str:
+    return f"?:{key}"[:200]
+
+
+def hold_copy(session: Session, group: Group, key: str, title: str | None, message: MessageLog) -> bool:
+    """Keep a copy of a chain that fits two campaigns equally until its campaign is known (the
+    leader says, or a later copy makes it clear). True for the chain's first held copy."""
+    chain = chain_for(session, group, None, _held_key(key), title, message, kind=ChainKind.HELD)
+    session.execute(insert_unless_present(session.get_bind().dialect.name, HeldMessage.__table__,
+                                          ["chain_id", "message_id"]).values(chain_id=chain.id, message_id=message.id))
+    return chain.first_message_id == message.id
+
+
+def held_chains(session: Session, group_ids: list[int]) -> list[Chain]:
+    """The chains of these groups waiting for their campaign, oldest first."""
+    return list(session.scalars(select(Chain).where(Chain.group_id.in_(group_ids), Chain.kind == ChainKind.HELD)
+                                .order_by(Chain.id)))
+
+
+def release_held(session: Session, group_id: int, key: str) -> list[MessageLog]:
+    """A held chain's copies in the order they were sent, to be applied to its campaign now;
+    the chain is held no more."""
+    chain = session.scalar(select(Chain).where(Chain.group_id == group_id, Chain.chain_key == _held_key(key),
+                                               Chain.kind == ChainKind.HELD))
+    if chain is None:
+        return []
+    messages = list(session.scalars(
+        select(MessageLog).join(HeldMessage, HeldMessage.message_id == MessageLog.id)
+        .where(HeldMessage.chain_id == chain.id).order_by(MessageLog.sent_at, MessageLog.id)))
+    session.execute(delete(HeldMessage).where(HeldMessage.chain_id == chain.id))
+    session.delete(chain)
+    session.flush()
+    return messages
+
+
 def reset_projection(session: Session) -> None:
     """Delete everything derived from the message log (for `jielong rebuild`). The log, the
     set-up and group bindings stay."""
@@ -299,6 +352,8 @@ def reset_projection(session: Session) -> None:
     session.execute(delete(EntryEvent))
     session.execute(delete(OrderItem))
     session.execute(delete(EntryRow))
+    session.execute(delete(HeldMessage))
     session.execute(delete(Chain))
+    session.execute(delete(OrderCounter))
     session.flush()
     _chains.clear()

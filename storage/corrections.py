@@ -26,8 +26,18 @@ from storage.models import (
 
 
 def mark_picked_up(session: Session, entry_ids: list[int], at: datetime) -> int:
+    """核销: these orders were picked up (a second mark keeps the first time)."""
     result = session.execute(
         update(EntryRow).where(EntryRow.id.in_(entry_ids), EntryRow.picked_up_at.is_(None)).values(picked_up_at=at)
+    )
+    return result.rowcount or 0
+
+
+def mark_paid(session: Session, entry_ids: list[int], at: datetime) -> int:
+    """已付: the leader got the money for these orders (kept apart from 已付 written on the
+    line, so a member's later edit of the line cannot take it back)."""
+    result = session.execute(
+        update(EntryRow).where(EntryRow.id.in_(entry_ids), EntryRow.paid_at.is_(None)).values(paid_at=at)
     )
     return result.rowcount or 0
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TextIO
 
@@ -29,6 +29,7 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    or_,
     select,
     type_coerce,
 )
@@ -41,7 +42,7 @@ from storage.fast import FastStatement
 from storage.formatting import plain_number
 from storage.models import Campaign, EntryRow, Group, ItemStatus, OrderItem, ProductRow
 from storage.readahead import read_ahead
-from storage.reports import member_orders, statement_periods, statements
+from storage.reports import Statement, member_orders, statement_periods, statements, sum_statements
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 KINDS = ("orders", "pickup", "procurement", "statements")
@@ -49,11 +50,15 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 ORDER_COLUMNS = ["campaign", "group", "leader", "member_id", "member", "address", "entry_seq", "sku",
                  "product", "qty", "unit", "unit_price", "amount", "status", "note", "first_seen",
-                 "last_changed"]
-PICKUP_COLUMNS = ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up"]
+                 "last_changed", "order_no", "commission_rate", "paid"]
+PICKUP_COLUMNS = ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up", "order_no",
+                  "paid"]
 PROCUREMENT_COLUMNS = ["campaign", "sku", "product", "unit", "qty", "amount", "groups"]
-STATEMENT_COLUMNS = ["leader_id", "leader", "from", "to", "orders", "gmv", "adjustments", "commission_rate",
-                     "commission", "payable"]
+# One row per leader, month and commission rate, each adding up on its own (gross +
+# adjustments = net; net × commission_rate = commission = payable), then a totals row.
+STATEMENT_COLUMNS = ["leader_id", "leader", "from", "to", "orders", "gross", "adjustments", "net",
+                     "commission_rate", "commission", "payable"]
+TOTAL = "total"  # the leader_id cell of the statements' totals row (a header mapping may name it)
 
 
 @dataclass
@@ -92,7 +97,7 @@ def _maybe_formula(text: str) -> bool:
                 or text[1:2] in FORMULA_START)
 
 
-def write_chunks(out: TextIO, columns: list[str], chunks: Iterable[Sequence[Sequence]]) -> int:
+def write_chunks(out: TextIO, columns: Sequence[str], chunks: Iterable[Sequence[Sequence]]) -> int:
     """Rows in chunks, written by the csv module in one call per chunk; a chunk that might
     hold a formula-like cell is written again through `safe_cell`. Values must be text,
     numbers or None (no Decimal or datetime: those go through `write_csv`)."""
@@ -113,7 +118,7 @@ def write_chunks(out: TextIO, columns: list[str], chunks: Iterable[Sequence[Sequ
     return count
 
 
-def write_csv(out: TextIO, columns: list[str], rows: Iterable[Iterable]) -> int:
+def write_csv(out: TextIO, columns: Sequence[str], rows: Iterable[Iterable]) -> int:
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(columns)
@@ -124,19 +129,28 @@ def write_csv(out: TextIO, columns: list[str], rows: Iterable[Iterable]) -> int:
     return count
 
 
-def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> int:
+def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz,
+           headers: Mapping[str, str] | None = None) -> int:
+    """Write one export as CSV. `headers`: column name → the header to print (e.g. Chinese);
+    a column it does not name keeps its name."""
     if kind not in KINDS:
         raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
+    headers = headers or {}
     if kind == "orders":
+        columns = _headed(ORDER_COLUMNS, headers)
         if session.get_bind().dialect.name == "postgresql" or _fixed_offset(tz) is not None:
-            return write_orders_joined(session, out, flt, tz)
-        return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz))
+            return write_orders_joined(session, out, flt, tz, columns=columns)
+        return write_chunks(out, columns, order_chunks(session, flt, tz))
     columns, rows = {
         "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
         "procurement": (PROCUREMENT_COLUMNS, lambda: procurement_rows(session, flt)),
-        "statements": (STATEMENT_COLUMNS, lambda: statement_rows(session, flt, tz)),
+        "statements": (STATEMENT_COLUMNS, lambda: statement_rows(session, flt, tz, headers.get(TOTAL, TOTAL))),
     }[kind]
-    return write_csv(out, columns, rows())
+    return write_csv(out, _headed(columns, headers), rows())
+
+
+def _headed(columns: list[str], headers: Mapping[str, str]) -> list[str]:
+    return [headers.get(column, column) for column in columns]
 
 
 def _filtered(query, flt: ExportFilter, indexed: bool = True):
@@ -179,16 +193,17 @@ def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> I
         while chunk := result.cursor.fetchmany(size):
             if offset is None:
                 # A zone with daylight saving: SQLite cannot know the offset, Python does it.
-                chunk = [(*row[:15], _local(row[15], tz), _local(row[16], tz)) for row in chunk]
+                chunk = [(*row[:15], _local(row[15], tz), _local(row[16], tz), *row[17:]) for row in chunk]
             yield chunk
     finally:
         result.close()
 
 
 def _order_cells(dialect: str, offset: int | None) -> list:
-    """The 17 cells of an orders row as SQL expressions (numbers and times formatted)."""
+    """The cells of an orders row (ORDER_COLUMNS) as SQL expressions (numbers and times formatted)."""
     note = func.coalesce(EntryRow.note, "")
     reason = func.coalesce(OrderItem.reason, "")
+    paid = case((or_(EntryRow.paid.is_(True), EntryRow.paid_at.is_not(None)), "yes"), else_="no")
     return [
         OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id,
         func.coalesce(EntryRow.member, EntryRow.author_name), EntryRow.address, EntryRow.seq, OrderItem.sku,
@@ -196,6 +211,7 @@ def _order_cells(dialect: str, offset: int | None) -> list:
         OrderItem.unit, _number_cell(OrderItem.unit_price, dialect), _number_cell(OrderItem.amount, dialect),
         OrderItem.status, case((note == "", reason), (reason == "", note), else_=note + "；" + reason),
         _time_cell(OrderItem.first_seen, dialect, offset), _time_cell(OrderItem.last_changed, dialect, offset),
+        EntryRow.order_no, _number_cell(OrderItem.commission_rate, dialect), paid,
     ]
 
 
@@ -218,7 +234,7 @@ def _order_query(cells: list, flt: ExportFilter, indexed: bool = True):
 # written cell by cell instead.
 _SEP, _ROW = "\x1f", "\x1e"
 _NEEDS_CARE = re.compile('[,"\r\n]|[\x1e\x1f][=+\\-@\t]')
-_CELLS = 17
+_CELLS = len(ORDER_COLUMNS)
 
 # A chunk of the orders export: its row count, and either its rows' bytes, cells and rows
 # joined by the separators, or its rows one by one (a joined line, or the cells of a row
@@ -226,7 +242,8 @@ _CELLS = 17
 _Chunk = tuple[int, bytes | list[str | Sequence]]
 
 
-def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000) -> int:
+def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000,
+                        columns: Sequence[str] = ORDER_COLUMNS) -> int:
     """The orders export, each row joined by the database (SQLite with a zone without
     daylight saving, or PostgreSQL). The next chunk is read on a second thread while this
     one is written."""
@@ -235,7 +252,7 @@ def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, si
         chunks = _postgres_chunks(connection, flt, tz, size)
     else:
         chunks = _sqlite_chunks(connection, flt, _fixed_offset(tz), size)
-    header = "\ufeff" + ",".join(ORDER_COLUMNS) + "\r\n"
+    header = "\ufeff" + ",".join(columns) + "\r\n"
     # Checks and replacements run on UTF-8 bytes (an ASCII byte never occurs inside a
     # multi-byte character), where searching is memchr-fast; a UTF-8 file gets them as is.
     raw = _utf8_buffer(out)
@@ -436,7 +453,7 @@ def pickup_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
         group_ids = [g.id for g in session.scalars(select(Group).where(Group.leader_id == flt.leader))] if flt.leader else None
         for row in member_orders(session, campaign_id, group_ids):
             yield (campaign_id, groups.get(row.group_id, ""), row.member_id, row.member, row.address,
-                   row.items_text, row.amount, row.picked_up)
+                   row.items_text, row.amount, row.picked_up, "、".join(map(str, row.numbers)), row.paid)
 
 
 def procurement_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
@@ -455,17 +472,32 @@ def procurement_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
                Decimal(qty), Decimal(amount), groups)
 
 
-def statement_rows(session: Session, flt: ExportFilter, tz) -> Iterator[tuple]:
-    """One row per leader and calendar month (month-end reconciliation), within --from/--to;
-    without them, every month from the first order or adjustment to the last."""
-    for start, end in statement_periods(session, tz, flt.start, flt.end, flt.leader):
-        for s in statements(session, start, end, leader_id=flt.leader):
-            yield (s.leader_id, s.leader, _day_text(start, tz), _day_text(end, tz), s.orders, s.gmv,
-                   s.adjustments, s.commission_rate, s.commission, s.payable)
+def statement_rows(session: Session, flt: ExportFilter, tz, total: str = TOTAL) -> Iterator[tuple]:
+    """One row per leader, calendar month and commission rate (month-end reconciliation),
+    within --from/--to; without them, every month from the first order or adjustment to the
+    last. Then a totals row (its leader_id cell says `total`). Plain values, one per column."""
+    rows = [s for start, end in statement_periods(session, tz, flt.start, flt.end, flt.leader)
+            for s in statements(session, start, end, leader_id=flt.leader, campaign_id=flt.campaign)]
+    for s in rows:
+        yield _statement_cells(s, s.leader_id, s.leader, tz)
+    if rows:
+        summed = sum_statements(rows, total, "", rows[0].start, max(s.end for s in rows))
+        summed.commission_rate = None  # a total has no single rate
+        yield _statement_cells(summed, total, "", tz)
+
+
+def _statement_cells(s: Statement, leader_id: str, leader: str, tz) -> tuple:
+    return (leader_id, leader, _day_text(s.start, tz), _last_day_text(s.end, tz), s.orders, s.gross, s.adjustments,
+            s.net, s.commission_rate, s.commission, s.payable)
 
 
 def _day_text(moment: datetime, tz) -> str:
     return moment.astimezone(tz).date().isoformat()
+
+
+def _last_day_text(end: datetime, tz) -> str:
+    """The last day a period [start, end) covers, as people write a range: to 11-30, not 12-01."""
+    return (end.astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
 
 
 def _campaign_ids(session: Session, flt: ExportFilter) -> list[str]:

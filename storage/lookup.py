@@ -44,14 +44,24 @@ def leader_ids(group: Group) -> set[str]:
 
 
 def campaign_for_group(session: Session, group: Group, at: datetime) -> Campaign | None:
-    """The campaign a chain in this group belongs to at this time.
+    """The one campaign of this group at this time, when only one can be meant.
 
     Among the campaigns for this group that have opened, the one still taking orders with
     the nearest deadline; if none is, the one whose deadline passed most recently (so a
-    line written after the deadline is kept as late rather than lost).
+    line written after the deadline is kept as late rather than lost). Where several run
+    side by side, a chain's own campaign is chosen from `campaigns_for_group` by its title
+    and products (bot.routing).
     """
     params = dict(group=group.id, at=at)
     return session.scalar(_RUNNING_CAMPAIGN, params) or session.scalar(_LAST_CAMPAIGN, params)
+
+
+def campaigns_for_group(session: Session, group_id: int, at: datetime) -> list[Campaign]:
+    """The campaigns a chain in this group may belong to at this time: every campaign of the
+    group that has opened and whose deadline is not before the latest opening (those taking
+    orders, and those closed since: a late line still finds its campaign; last week's is
+    gone once this week's opened). Nearest deadline first."""
+    return list(session.scalars(_CURRENT_CAMPAIGNS, dict(group=group_id, at=at)))
 
 
 _OPENED_IN_GROUP = select(Campaign).where(
@@ -62,6 +72,8 @@ _OPENED_IN_GROUP = select(Campaign).where(
 _RUNNING_CAMPAIGN = (_OPENED_IN_GROUP.where(Campaign.deadline >= bindparam("at"), Campaign.closed_at.is_(None))
                      .order_by(Campaign.deadline).limit(1))
 _LAST_CAMPAIGN = _OPENED_IN_GROUP.order_by(Campaign.deadline.desc()).limit(1)
+_LATEST_OPENING = _OPENED_IN_GROUP.with_only_columns(func.max(Campaign.opens)).scalar_subquery()
+_CURRENT_CAMPAIGNS = _OPENED_IN_GROUP.where(Campaign.deadline >= _LATEST_OPENING).order_by(Campaign.deadline, Campaign.id)
 
 
 def next_campaign_opening(session: Session, after: datetime) -> datetime | None:
@@ -70,6 +82,10 @@ def next_campaign_opening(session: Session, after: datetime) -> datetime | None:
 
 
 _NEXT_OPENING = select(func.min(Campaign.opens)).where(Campaign.opens > bindparam("after"))
+
+
+def group_by_id(session: Session, group_id: int) -> Group | None:
+    return session.get(Group, group_id)
 
 
 def catalog_of(session: Session, campaign: Campaign) -> list[Product]:
@@ -97,6 +113,15 @@ def leader_groups(session: Session, leader_id: str) -> list[Group]:
 
 def platform(session: Session) -> Platform:
     return session.get(Platform, 1) or Platform(id=1, name="", timezone="Asia/Shanghai", commission_rate=Decimal("0.10"))
+
+
+def current_campaigns(session: Session, group_ids: list[int], at: datetime) -> list[Campaign]:
+    """The campaigns of these groups now (see `campaigns_for_group`), nearest deadline first."""
+    found: dict[str, Campaign] = {}
+    for group_id in group_ids:
+        for campaign in campaigns_for_group(session, group_id, at):
+            found.setdefault(campaign.id, campaign)
+    return sorted(found.values(), key=lambda c: (c.deadline, c.id))
 
 
 def current_campaign(session: Session, group_ids: list[int], at: datetime) -> Campaign | None:
@@ -138,13 +163,15 @@ def find_campaign(session: Session, name: str) -> Campaign | None:
 
 
 def running_campaigns(session: Session, at: datetime) -> list[Campaign]:
-    """Campaigns taking orders at this time, else the one that closed last."""
+    """Campaigns taking orders at this time, else those closed since the latest opening (two
+    that ran side by side are both still the current ones). Nearest deadline first."""
     running = list(session.scalars(
-        select(Campaign).where(Campaign.opens <= at, Campaign.deadline >= at).order_by(Campaign.opens)))
+        select(Campaign).where(Campaign.opens <= at, Campaign.deadline >= at).order_by(Campaign.deadline, Campaign.id)))
     if running:
         return running
-    latest = session.scalar(select(Campaign).where(Campaign.opens <= at).order_by(Campaign.deadline.desc()))
-    return [latest] if latest else []
+    latest = select(func.max(Campaign.opens)).where(Campaign.opens <= at).scalar_subquery()
+    return list(session.scalars(select(Campaign).where(Campaign.opens <= at, Campaign.deadline >= latest)
+                                .order_by(Campaign.deadline, Campaign.id)))
 
 
 def campaigns_opened_by(session: Session, at: datetime) -> list[Campaign]:

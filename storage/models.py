@@ -91,6 +91,7 @@ class EventKind(StrEnum):
 class ChainKind(StrEnum):
     CHAIN = "chain"  # a 接龙 the members copy
     FREE = "free"  # free-text orders of a campaign in a group ("+1 西瓜"), kept for the leader
+    HELD = "held"  # a 接龙 that fits two open campaigns equally: its copies wait for the leader (归团)
 
 
 Money = Numeric(14, 2)
@@ -180,6 +181,20 @@ class ProductRow(Base):
     campaign: Mapped[Campaign] = relationship(back_populates="products")
 
 
+class CommissionRate(Base):
+    """A commission rate from a time on (valid_from None: from the start): a leader's own
+    (rate None: the platform's applies), or the platform's (leader_id None). Items keep the
+    rate in force when first ordered, and a rebuild finds the same rate again after a set-up
+    reload changed it."""
+
+    __tablename__ = "commission_rates"
+    __table_args__ = (Index("ix_commission_rates_leader", "leader_id", "valid_from"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    leader_id: Mapped[str | None] = mapped_column(ForeignKey("leaders.id"), nullable=True)
+    rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4), nullable=True)
+    valid_from: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class ProductPrice(Base):
     """A product's price from a time on (valid_from None: from the start). Items keep the
     price of the time they were first ordered, and a rebuild finds the same price again
@@ -255,6 +270,29 @@ class EntryRow(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_changed: Mapped[datetime] = mapped_column(UTCDateTime)
     first_message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), nullable=True)
+    # The order's number in its campaign and group: given when first seen, never reused or
+    # changed (chain numbers shift as copies merge). None: not an order (review, cancel line).
+    order_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # What the parser could not account for on the line: [{"kind", "text", "detail"}] (FlagKind)
+    flags: Mapped[list | None] = mapped_column(JSON(none_as_null=True), nullable=True)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the leader's 已付
+
+
+class OrderCounter(Base):
+    """The last order number given in a campaign's group (numbers are never reused)."""
+
+    __tablename__ = "order_counters"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"), primary_key=True)
+    last_no: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HeldMessage(Base):
+    """A copy of a held chain (ChainKind.HELD), applied once its campaign is known."""
+
+    __tablename__ = "held_messages"
+    chain_id: Mapped[int] = mapped_column(ForeignKey("chains.id"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), primary_key=True)
 
 
 class OrderItem(Base):
@@ -279,6 +317,8 @@ class OrderItem(Base):
     unit: Mapped[str] = mapped_column(String(20), default="")
     unit_price: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
     amount: Mapped[Decimal] = mapped_column(Money, default=Decimal("0"))
+    # the leader's commission rate in force when first ordered (as unit_price keeps the price)
+    commission_rate: Mapped[Decimal | None] = mapped_column(Numeric(6, 4), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=ItemStatus.OK)  # ItemStatus
     score: Mapped[float] = mapped_column(default=0.0)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)

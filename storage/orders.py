@@ -10,11 +10,12 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from parsers.merge import entry_key, identity_of, line_hash
-from parsers.model import Entry, Item, Unmatched
+from parsers.model import Entry, Flag, Item, Unmatched
+from storage.db import insert_unless_present
 from storage.fast import FastStatement
 from storage.models import (
     Campaign,
@@ -26,10 +27,12 @@ from storage.models import (
     EventKind,
     Group,
     ItemStatus,
+    OrderCounter,
     OrderItem,
     ProductPrice,
     ProductRow,
 )
+from storage.rates import RateHistory
 
 COUNTED = ItemStatus.OK
 
@@ -39,6 +42,8 @@ class ProblemKind(StrEnum):
     LATE = "late"  # written after the deadline
     WAITLIST = "waitlist"  # over stock (detail: the product's name)
     REVIEW = "review"  # changed another member's line
+    FLAG = "flag"  # the parser could not account for part of the line (detail: the FlagKind value)
+    PROMOTED = "promoted"  # freed stock went to this waitlisted item (detail: the product's name)
 
 
 @dataclass
@@ -50,6 +55,8 @@ class Problem:
     kind: ProblemKind
     text: str
     detail: str = ""  # for UNMATCHED: why, in the parser's words ("" when the product simply is not sold)
+    group_id: int | None = None  # where to say it, when not the group of the message being handled
+    key: str = ""  # tells apart two notices that read the same (a stable id: survives a rebuild)
 
 
 @dataclass
@@ -80,12 +87,16 @@ class ScopeData:
     closed_at: datetime | None = None  # the leader closed this group early (截单)
     # product id → [(valid_from, price)], oldest first (valid_from None: from the start)
     prices: dict[int, list[tuple[datetime | None, Decimal]]] = field(default_factory=dict)
+    rates: RateHistory = field(default_factory=RateHistory)  # the group's leader's commission
 
     @classmethod
-    def load(cls, session: Session, campaign_id: str | None, group_id: int) -> ScopeData:
-        """Products, their price history and the group's 截单 time, in one query."""
+    def load(cls, session: Session, campaign_id: str | None, group: Group) -> ScopeData:
+        """Products, their price history and the group's 截单 time (one query), and the
+        leader's commission rates."""
+        rates = RateHistory.load(session, group.leader_id)
+        group_id = group.id
         if campaign_id is None:
-            return cls({})
+            return cls({}, rates=rates)
         closed = select(CampaignGroup.closed_at).where(
             CampaignGroup.campaign_id == campaign_id, CampaignGroup.group_id == group_id).scalar_subquery()
         rows = session.execute(
@@ -102,7 +113,7 @@ class ScopeData:
             if history_price is not None:
                 prices.setdefault(product_id, []).append((valid_from, history_price))
         closed_at = rows[0][6] if rows else session.scalar(select(closed))
-        return cls(products, closed_at, prices)
+        return cls(products, closed_at, prices, rates)
 
 
 @dataclass
@@ -121,6 +132,10 @@ class OrderScope:
     def closed_at(self) -> datetime | None:
         return self.data.closed_at
 
+    def rate_at(self, when: datetime) -> Decimal:
+        """The group's leader's commission rate for an order first seen at `when`."""
+        return self.data.rates.rate_at(when)
+
     def price_at(self, product: ScopeProduct, when: datetime) -> Decimal:
         """The product's price for an order first seen at `when`."""
         price = product.price
@@ -132,7 +147,7 @@ class OrderScope:
     @classmethod
     def of(cls, session: Session, chain: Chain, group: Group) -> OrderScope:
         campaign = session.get(Campaign, chain.campaign_id) if chain.campaign_id else None
-        return cls(campaign, group, ScopeData.load(session, campaign.id if campaign else None, group.id))
+        return cls(campaign, group, ScopeData.load(session, campaign.id if campaign else None, group))
 
     def is_late(self, at: datetime) -> bool:
         if self.campaign is None:
@@ -155,6 +170,7 @@ class WrittenEntry:
     status: str
     first_seen: datetime
     missing: bool = False
+    order_no: int | None = None
 
 
 _CREATED_AS = {EntryStatus.OK: EventKind.CREATED, EntryStatus.LATE: EventKind.LATE,
@@ -164,6 +180,74 @@ _CREATED_AS = {EntryStatus.OK: EventKind.CREATED, EntryStatus.LATE: EventKind.LA
 _INSERT_ENTRY = FastStatement(insert(EntryRow.__table__).returning(EntryRow.__table__.c.id))
 _INSERT_EVENT = FastStatement(insert(EntryEvent.__table__))
 _INSERT_ITEM = FastStatement(insert(OrderItem.__table__))
+_COUNTERS = OrderCounter.__table__
+SEQ_JUMP = 20  # a line may take its own chain number this far past the last one given
+
+
+def next_order_no(last: int, seq: int) -> int:
+    """The number of a new order: its own chain number when that is still ahead (a chain read
+    the usual way numbers orders as the chain does), else the next after the last one given
+    (two members who both wrote "5." get 5 and 6). Never one given before."""
+    return seq if last < seq <= last + SEQ_JUMP else last + 1
+
+
+_seq = bindparam("seq")
+_NEXT_NO = FastStatement(
+    update(_COUNTERS)
+    .where(_COUNTERS.c.campaign_id == bindparam("campaign"), _COUNTERS.c.group_id == bindparam("group"))
+    .values(last_no=case((and_(_seq > _COUNTERS.c.last_no, _seq <= _COUNTERS.c.last_no + SEQ_JUMP), _seq),
+                         else_=_COUNTERS.c.last_no + 1))
+    .returning(_COUNTERS.c.last_no))
+
+
+def _order_no(session: Session, scope: OrderScope, seq: int) -> int:
+    """One statement: the counter row of the campaign's group moves on and is locked until
+    this transaction ends, so two processes never give the same number."""
+    params = dict(campaign=scope.campaign.id, group=scope.group.id, seq=seq)
+    row = _NEXT_NO.fetch_one(session, params)
+    if row is None:
+        session.execute(insert_unless_present(session.get_bind().dialect.name, _COUNTERS,
+                                              ["campaign_id", "group_id"]).values(
+            campaign_id=scope.campaign.id, group_id=scope.group.id, last_no=0))
+        row = _NEXT_NO.fetch_one(session, params)
+    return row[0]
+
+
+# PostgreSQL: the counter moves on inside the entry's INSERT (a data-modifying WITH), so
+# numbering an order costs no round trip of its own. No counter row yet: the order number
+# comes back NULL and is set by `_order_no` (a campaign's first order in a group).
+_line_no = bindparam("line_no")
+_NUMBERED = (
+    update(_COUNTERS)
+    .where(_COUNTERS.c.campaign_id == bindparam("counter_campaign"), _COUNTERS.c.group_id == bindparam("counter_group"))
+    .values(last_no=case((and_(_line_no > _COUNTERS.c.last_no, _line_no <= _COUNTERS.c.last_no + SEQ_JUMP), _line_no),
+                         else_=_COUNTERS.c.last_no + 1))
+    .returning(_COUNTERS.c.last_no).cte("numbered"))
+_ENTRIES = EntryRow.__table__
+_INSERT_NUMBERED_ENTRY = FastStatement(
+    insert(_ENTRIES).values(order_no=select(_NUMBERED.c.last_no).scalar_subquery())
+    .returning(_ENTRIES.c.id, _ENTRIES.c.order_no))
+_SET_ORDER_NO = FastStatement(update(_ENTRIES).where(_ENTRIES.c.id == bindparam("entry"))
+                              .values(order_no=bindparam("number")))
+
+
+def _insert_entry(session: Session, values: dict, scope: OrderScope, seq: int, numbered: bool) -> tuple[int, int | None]:
+    """Insert an entry; an order (`numbered`) gets the next number of its campaign's group."""
+    if not numbered:
+        return _INSERT_ENTRY.fetch_one(session, {**values, "order_no": None})[0], None
+    if session.get_bind().dialect.name == "postgresql":
+        entry_id, number = _INSERT_NUMBERED_ENTRY.fetch_one(session, {
+            **values, "counter_campaign": scope.campaign.id, "counter_group": scope.group.id, "line_no": seq})
+        if number is None:
+            number = _order_no(session, scope, seq)
+            _SET_ORDER_NO.execute(session, dict(entry=entry_id, number=number))
+        return entry_id, number
+    number = _order_no(session, scope, seq)  # SQLite: in the process, a statement costs little
+    return _INSERT_ENTRY.fetch_one(session, {**values, "order_no": number})[0], number
+
+
+def flags_json(flags: list[Flag]) -> list[dict] | None:
+    return [{"kind": str(f.kind), "text": f.text, "detail": f.detail} for f in flags] or None
 
 
 def new_entry(
@@ -172,14 +256,16 @@ def new_entry(
     outcome: ChainOutcome, known_keys: set[str] | None = None,
 ) -> WrittenEntry:
     hashed = line_hash(entry.raw)
-    entry_id = _INSERT_ENTRY.fetch_one(session, dict(
+    numbered = scope.campaign is not None and status in (EntryStatus.OK, EntryStatus.LATE)
+    entry_id, order_no = _insert_entry(session, dict(
         chain_id=chain_id, entry_key=_unique_key(session, chain_id, author_id, entry.raw, known_keys),
         line_hash=hashed, author_id=author_id, author_name=author_name, seq=entry.seq, raw=entry.raw,
         member=entry.member, address=entry.address, note=entry.note, paid=entry.paid, status=status,
         missing=False, picked_up_at=None, first_seen=at, last_changed=at, first_message_id=message_id,
-    ))[0]
+        flags=flags_json(entry.flags), paid_at=None,
+    ), scope, entry.seq, numbered)
     row = WrittenEntry(entry_id, author_id, author_name, entry.member, entry.address, entry.raw, entry.seq,
-                       hashed, status, at)
+                       hashed, status, at, order_no=order_no)
     _INSERT_EVENT.execute(session, dict(
         entry_id=entry_id, message_id=message_id, kind=_CREATED_AS[status],
         actor_id=author_id, before=None, after=entry.raw, at=at))
@@ -187,7 +273,15 @@ def new_entry(
         # Late and review lines keep their items (not counted) so exports show what was asked.
         add_items(session, row, scope, entry, at=at, outcome=outcome, review=status == EntryStatus.REVIEW,
                   late=status == EntryStatus.LATE)
+    if status == EntryStatus.OK:
+        _ask_about_flags(row, entry, outcome)
     return row
+
+
+def _ask_about_flags(row: EntryRow | WrittenEntry, entry: Entry, outcome: ChainOutcome) -> None:
+    name = row.member or row.author_name
+    for flag in entry.flags:
+        outcome.problems.append(Problem(row.author_id, name, ProblemKind.FLAG, flag.text, str(flag.kind)))
 
 
 def _unique_key(session: Session, chain_id: int, author_id: str, raw: str,
@@ -289,7 +383,7 @@ def _item_values(row: EntryRow | WrittenEntry, scope: OrderScope, at: datetime, 
     (every call passes the same keys, so one prepared insert serves them all)."""
     return dict(entry_id=row.id, campaign_id=scope.campaign.id if scope.campaign else None,
                 group_id=scope.group.id, leader_id=scope.group.leader_id, member_id=row.author_id,
-                first_seen=row.first_seen, last_changed=at, **item)
+                first_seen=row.first_seen, last_changed=at, commission_rate=scope.rate_at(row.first_seen), **item)
 
 
 def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, message_id: int | None,
@@ -314,21 +408,25 @@ def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, 
         row.line_hash, row.seq = line_hash(new.raw), new.seq or row.seq
     row.raw = new.raw
     row.member, row.address, row.note, row.paid = new.member, new.address, new.note, new.paid
+    row.flags = flags_json(new.flags)
     row.last_changed, row.status, row.missing = at, EntryStatus.OK, False
     chain.version += 1  # the chain's cached lines are stale now
     session.flush()
     add_items(session, row, scope, new, at=at, outcome=outcome, late=None if from_chain else False)
-    _promote_waitlist(session, scope, freed, at)
+    if from_chain:
+        _ask_about_flags(row, new, outcome)
+    outcome.problems += _promote_waitlist(session, scope, freed, at)
     outcome.changed += 1
     return outcome
 
 
 def cancel_entry(session: Session, row: EntryRow, *, actor_id: str, message_id: int | None, at: datetime,
                  kind: EventKind = EventKind.CANCELLED, cancel_line: str | None = None,
-                 scope: OrderScope | None = None) -> None:
-    """Cancel an entry and its items; freed stock goes to the waitlist, first come first."""
+                 scope: OrderScope | None = None) -> list[Problem]:
+    """Cancel an entry and its items; freed stock goes to the waitlist, first come first.
+    Returns who was promoted from the waitlist (to be told)."""
     if row.status == EntryStatus.CANCELLED:
-        return
+        return []
     chain = session.get(Chain, row.chain_id)
     scope = scope or OrderScope.of(session, chain, session.get(Group, chain.group_id))
     freed = _skus_counted(session, row.id)
@@ -341,7 +439,7 @@ def cancel_entry(session: Session, row: EntryRow, *, actor_id: str, message_id: 
     session.execute(
         update(OrderItem).where(OrderItem.entry_id == row.id).values(status=ItemStatus.CANCELLED, last_changed=at)
     )
-    _promote_waitlist(session, scope, freed, at)
+    return _promote_waitlist(session, scope, freed, at)
 
 
 def _skus_counted(session: Session, entry_id: int) -> set[str]:
@@ -351,7 +449,10 @@ def _skus_counted(session: Session, entry_id: int) -> set[str]:
     ))
 
 
-def _promote_waitlist(session: Session, scope: OrderScope, skus: set[str], at: datetime) -> None:
+def _promote_waitlist(session: Session, scope: OrderScope, skus: set[str], at: datetime) -> list[Problem]:
+    """Freed stock goes to the waitlist, first come first (in any group of the campaign);
+    each promoted member is to be told in their group."""
+    promoted: list[Problem] = []
     for sku in skus:
         product = scope.products.get(sku)
         if product is None or product.stock is None:
@@ -370,6 +471,10 @@ def _promote_waitlist(session: Session, scope: OrderScope, skus: set[str], at: d
             item.status, item.last_changed = COUNTED, at
             used += item.qty
             session.add(EntryEvent(entry_id=item.entry_id, kind=EventKind.PROMOTED, actor_id="", after=item.text, at=at))
+            entry = session.get(EntryRow, item.entry_id)
+            promoted.append(Problem(item.member_id, entry.member or entry.author_name, ProblemKind.PROMOTED, item.text,
+                                    item.product_name or "", group_id=item.group_id, key=entry.entry_key))
+    return promoted
 
 
 def identity_of_row(row: EntryRow) -> str:

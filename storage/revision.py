@@ -17,6 +17,7 @@ from storage.models import (
     Admin,
     Campaign,
     CampaignGroup,
+    CommissionRate,
     Group,
     Leader,
     Platform,
@@ -25,7 +26,7 @@ from storage.models import (
     SetupRevision,
 )
 
-SETUP_CLASSES = (Platform, Admin, Leader, Group, Campaign, CampaignGroup, ProductRow, ProductPrice)
+SETUP_CLASSES = (Platform, Admin, Leader, Group, Campaign, CampaignGroup, ProductRow, ProductPrice, CommissionRate)
 _TABLE = SetupRevision.__table__
 _READ = FastStatement(select(_TABLE.c.value).where(_TABLE.c.id == 1))
 _BUMP = update(_TABLE).where(_TABLE.c.id == 1).values(value=_TABLE.c.value + 1)

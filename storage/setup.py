@@ -25,6 +25,7 @@ from storage.models import (
     ProductPrice,
     ProductRow,
 )
+from storage.rates import record_rate
 
 
 class SetupError(ValueError):
@@ -226,8 +227,8 @@ def _unique(values: list[str], where: str, key: str) -> None:
 def apply_setup(session: Session, data: SetupData, at: datetime | None = None) -> None:
     """Upsert everything the set-up describes. Rows it does not mention are left alone.
 
-    A changed price applies to items first ordered from `at` (default: now) on; items
-    ordered before keep theirs (see ProductPrice)."""
+    A changed price or commission rate applies to items first ordered from `at` (default:
+    now) on; items ordered before keep theirs (see ProductPrice, storage.rates)."""
     at = at or datetime.now(UTC)
     platform = session.get(Platform, 1) or Platform(id=1)
     platform.name, platform.timezone = data.platform_name, data.timezone
@@ -243,6 +244,9 @@ def apply_setup(session: Session, data: SetupData, at: datetime | None = None) -
             group = _group(session, chat)
             group.leader_id = spec.id
     session.flush()
+    record_rate(session, None, data.commission_rate, at)
+    for spec in data.leaders:
+        record_rate(session, spec.id, spec.commission_rate, at)
     for spec in data.campaigns:
         _apply_campaign(session, spec, at)
     session.flush()

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import texts
 from bot.cli import main
 from storage.db import database_url, open_db, upgrade
 from storage.exports import KINDS, ExportFilter, export
@@ -59,13 +60,21 @@ def load_command(setup_file: str, db_url: str | None) -> None:
     click.echo(f"loaded {setup_file} into {database_url(db_url)}", err=True)
 
 
-def _day(value: str | None, tz: ZoneInfo, what: str) -> datetime | None:
+def _day(value: str | None, tz: ZoneInfo, what: str, *, through: bool = False) -> datetime | None:
+    """The first instant of a day in the platform's zone; with `through`, of the day after
+    (a --to day is included, as people mean it)."""
     if not value:
         return None
     try:
-        return datetime.combine(datetime.strptime(value, "%Y-%m-%d").date(), time(0), tzinfo=tz)
+        day = datetime.strptime(value, "%Y-%m-%d").date()
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date like 2026-11-01", param_hint=what) from None
+    if through:
+        try:
+            day += timedelta(days=1)
+        except OverflowError:
+            raise click.BadParameter(f"{value!r} is the last day there is", param_hint=what) from None
+    return datetime.combine(day, time(0), tzinfo=tz)
 
 
 @main.command("export")
@@ -74,23 +83,27 @@ def _day(value: str | None, tz: ZoneInfo, what: str) -> datetime | None:
 @click.option("--campaign", help="Only this campaign id.")
 @click.option("--leader", help="Only this leader id.")
 @click.option("--from", "start", help="From this day (inclusive), YYYY-MM-DD.")
-@click.option("--to", "end", help="To this day (exclusive), YYYY-MM-DD.")
+@click.option("--to", "end", help="To this day (inclusive), YYYY-MM-DD.")
+@click.option("--zh", "chinese", is_flag=True, help="Chinese column headers (中文表头).")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), help="Write here instead of stdout.")
-def export_command(kind, db_url, campaign, leader, start, end, out_path) -> None:
+def export_command(kind, db_url, campaign, leader, start, end, chinese, out_path) -> None:
     """Export orders, pickup lists, procurement totals or leader statements as CSV.
 
-    Statements have one row per leader and calendar month (cut at --from/--to); without
-    dates they cover every month from the first order to the last."""
+    Statements have one row per leader, calendar month and commission rate (cut at
+    --from/--to), each adding up on its own (gross + adjustments = net, net × rate =
+    commission), then a totals row; without dates they cover every month from the first
+    order to the last."""
     sessions = open_sessions(db_url)
+    headers = texts.EXPORT_HEADERS_ZH if chinese else None
     with sessions() as session:
         tz = ZoneInfo(platform(session).timezone)
-        flt = ExportFilter(campaign, leader, _day(start, tz, "--from"), _day(end, tz, "--to"))
+        flt = ExportFilter(campaign, leader, _day(start, tz, "--from"), _day(end, tz, "--to", through=True))
         if out_path:
             with open(out_path, "w", encoding="utf-8", newline="") as out:
-                count = export(session, kind, out, flt, tz)
+                count = export(session, kind, out, flt, tz, headers)
         else:
             sys.stdout.reconfigure(newline="")
-            count = export(session, kind, sys.stdout, flt, tz)
+            count = export(session, kind, sys.stdout, flt, tz, headers)
     click.echo(f"{count} rows", err=True)
 
 

@@ -10,6 +10,7 @@ from bot.handlers.common import money
 from storage.formatting import plain_number
 from storage.lookup import active_leaders, commission_rate, leader_groups, running_campaigns
 from storage.models import Campaign, Leader
+from storage.rates import record_rate
 from storage.reports import campaign_totals, group_totals, product_totals
 
 
@@ -78,4 +79,5 @@ def authorise_command(call: Call) -> str:
         leader.commission_rate = rate
     call.session.add(leader)
     call.session.flush()
+    record_rate(call.session, user_id, leader.commission_rate, call.at)
     return texts.LEADER_AUTHORISED.format(name=name, id=user_id, rate=f"{plain_number(commission_rate(call.session, leader) * 100)}%")

@@ -6,23 +6,25 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
 from bot import broadcasts, texts
-from bot.commands.registry import Call, command, specs
+from bot.campaigns import CampaignNames
+from bot.commands.registry import EACH, ONE, Call, command, specs
 from bot.events import OutgoingText
+from bot.handlers.chain import flag_reason
 from bot.handlers.common import items_text, money
-from parsers import ChainParser, ProductMatcher
-from storage.corrections import apply_shortage, mark_picked_up
+from parsers import ProductMatcher
+from parsers.quantity import UNITS
+from storage.corrections import apply_shortage
 from storage.formatting import plain_number
-from storage.lookup import bind_group, catalog_of, current_campaign, find_campaign
-from storage.models import Campaign, Chain, EntryRow, EventKind, Group
-from storage.orders import cancel_entry, update_entry
+from storage.lookup import bind_group, campaign_groups, catalog_of, current_campaigns, find_campaign
+from storage.models import Campaign, Group
 from storage.reports import (
+    FLAGGED,
+    ReviewLine,
     entries_needing_review,
-    leader_entries,
     leader_statement,
     member_orders,
     month_span,
     product_totals,
-    unpicked,
 )
 
 
@@ -34,40 +36,57 @@ def help_command(call: Call) -> str:
     return "\n".join(lines)
 
 
-def _campaign(call: Call) -> Campaign | None:
-    return current_campaign(call.session, [g.id for g in call.groups], call.at)
+def campaign_groups_of(call: Call, campaign: Campaign) -> list[Group]:
+    """The caller's groups this campaign runs in."""
+    runs_in = {g.id for g in campaign_groups(call.session, campaign)}
+    return [g for g in call.groups if g.id in runs_in]
 
 
-def _group_names(call: Call) -> str:
-    return "、".join(g.name for g in call.groups)
+def _group_names(groups: list[Group]) -> str:
+    return "、".join(g.name for g in groups)
 
 
-@command("汇总", role="leader", usage="汇总", help="本团各商品的总数和金额", needs_campaign=True)
+def _each(call: Call, section) -> str:
+    """One section per campaign (汇总, 明细, 未取, 未付 with several running)."""
+    return "\n\n".join(section(call, campaign, campaign_groups_of(call, campaign)) for campaign in call.campaigns)
+
+
+@command("汇总", role="leader", usage="汇总 [团名]", help="本团各商品的总数和金额", max_args=0, campaign=EACH)
 def totals_command(call: Call) -> str:
-    campaign = call.campaign
-    ids = [g.id for g in call.groups]
+    return _each(call, _totals)
+
+
+def _totals(call: Call, campaign: Campaign, groups: list[Group]) -> str:
+    ids = [g.id for g in groups]
+    header = texts.TOTALS_HEADER.format(title=campaign.title, groups=_group_names(groups))
     totals = [t for t in product_totals(call.session, campaign.id, ids) if t.qty > 0]
-    if not totals:
-        return texts.TOTALS_HEADER.format(title=campaign.title, groups=_group_names(call)) + "\n" + texts.EMPTY
-    rows = member_orders(call.session, campaign.id, ids)
-    lines = [texts.TOTALS_HEADER.format(title=campaign.title, groups=_group_names(call))]
-    lines += [texts.TOTALS_LINE.format(name=t.name, qty=plain_number(t.qty), unit=t.unit, amount=money(t.amount)) for t in totals]
-    lines.append(texts.TOTALS_FOOTER.format(orders=len(rows), amount=money(sum((t.amount for t in totals), Decimal(0)))))
+    lines = [header]
+    if totals:
+        rows = member_orders(call.session, campaign.id, ids)
+        lines += [texts.TOTALS_LINE.format(name=t.name, qty=plain_number(t.qty), unit=t.unit, amount=money(t.amount))
+                  for t in totals]
+        lines.append(texts.TOTALS_FOOTER.format(orders=len(rows), amount=money(sum((t.amount for t in totals), Decimal(0)))))
+    else:
+        lines.append(texts.EMPTY)
     review = entries_needing_review(call.session, campaign.id, ids)
     if review:
         lines.append(texts.TOTALS_REVIEW.format(count=len(review)))
     return "\n".join(lines)
 
 
-@command("明细", role="leader", usage="明细", help="每个人订了什么", needs_campaign=True)
+@command("明细", role="leader", usage="明细 [团名]", help="每个人订了什么（带订单号）", max_args=0, campaign=EACH)
 def details_command(call: Call) -> str:
-    campaign = call.campaign
-    ids = [g.id for g in call.groups]
+    return _each(call, _details)
+
+
+def _details(call: Call, campaign: Campaign, groups: list[Group]) -> str:
+    ids = [g.id for g in groups]
     rows = member_orders(call.session, campaign.id, ids)
     lines = [texts.DETAILS_HEADER.format(title=campaign.title)]
     lines += [texts.DETAILS_LINE.format(
-        seq="、".join(map(str, r.seqs)), member=r.member, address=f"（{r.address}）" if r.address else "",
-        items=items_text(r.items), amount=money(r.amount), picked=texts.MY_ORDER_PICKED if r.picked_up else "")
+        seq=numbers_text(r.numbers), member=r.member, address=f"（{r.address}）" if r.address else "",
+        items=items_text(r.items), amount=money(r.amount),
+        picked=(texts.MY_ORDER_PICKED if r.picked_up else "") + (texts.PAID_NOTE if r.paid else ""))
         for r in rows]
     if not rows:
         lines.append(texts.EMPTY)
@@ -75,145 +94,78 @@ def details_command(call: Call) -> str:
     if review:
         lines.append(texts.DETAILS_REVIEW_HEADER)
         lines += [texts.DETAILS_REVIEW_LINE.format(
-            member=r.member, text=r.text, reason=r.reason or texts.REVIEW_REASONS.get(r.status, r.status))
-            for r in review[:30]]
+            number=f"{r.number}. " if r.number is not None else "", member=r.member, text=r.text,
+            reason=_review_reason(r)) for r in review[:30]]
     return "\n".join(lines)
+
+
+def _review_reason(line: ReviewLine) -> str:
+    if line.status == FLAGGED:
+        return flag_reason(line.reason)
+    return line.reason or texts.REVIEW_REASONS.get(line.status, line.status)
+
+
+def numbers_text(numbers: list[int]) -> str:
+    return "、".join(map(str, numbers))
 
 
 def _posts(call: Call, kind: str, campaign: Campaign) -> int:
     count = 0
-    for group in call.groups:
+    for group in campaign_groups_of(call, campaign):
         if broadcasts.run_post(call.ctx, call.session, call.outbox, campaign, group, kind):
             count += 1
     return count
 
 
-@command("开团", role="leader", usage="开团 [活动名]", help="现在把活动发到群里", max_args=1)
+@command("开团", role="leader", usage="开团 [团名]", help="现在把活动发到群里", max_args=1)
 def open_command(call: Call) -> str:
-    campaign = find_campaign(call.session, call.args[0]) if call.args else _campaign(call)
-    if campaign is None:
-        return texts.CAMPAIGN_NOT_FOUND.format(name=call.args[0]) if call.args else texts.NO_CAMPAIGN
+    current = current_campaigns(call.session, [g.id for g in call.groups], call.at)
+    if call.args:
+        campaign = CampaignNames(current).named(call.args[0]) or find_campaign(call.session, call.args[0])
+        if campaign is None:
+            return texts.CAMPAIGN_NOT_FOUND.format(name=call.args[0])
+    elif len(current) > 1:
+        return texts.WHICH_CAMPAIGN.format(count=len(current), titles="、".join(c.title for c in current),
+                                           example=f"开团 {current[0].title}")
+    elif current:
+        campaign = current[0]
+    else:
+        return texts.NO_CAMPAIGN
     return texts.POSTED.format(count=_posts(call, "open", campaign))
 
 
-@command("截单", role="leader", usage="截单", help="现在截单，并把最终名单发到群里", max_args=0, needs_campaign=True)
+@command("截单", role="leader", usage="截单 [团名]", help="现在截单，并把最终名单发到群里", max_args=0, campaign=ONE)
 def close_command(call: Call) -> str:
-    campaign = call.campaign
-    return texts.CLOSED.format(count=_posts(call, "close", campaign))
+    return texts.CLOSED.format(count=_posts(call, "close", call.campaign))
 
 
-@command("到货", role="leader", usage="到货", help="发到货自提通知，@每个人", max_args=0, needs_campaign=True)
+@command("到货", role="leader", usage="到货 [团名]", help="发到货自提通知，@每个人", max_args=0, campaign=ONE)
 def arrived_command(call: Call) -> str:
-    campaign = call.campaign
-    return texts.ARRIVED.format(count=_posts(call, "pickup", campaign))
+    return texts.ARRIVED.format(count=_posts(call, "pickup", call.campaign))
 
 
-# --- entries by number -------------------------------------------------------------------------
-
-
-def _entries(call: Call, campaign: Campaign, groups: list[Group]) -> list[EntryRow]:
-    return leader_entries(call.session, campaign.id, [g.id for g in groups])
-
-
-def _split_group(call: Call) -> tuple[list[Group], list[str]]:
-    """An optional group name before the arguments: "改单 阳光3期 5 西瓜2个"."""
-    if call.args and not call.args[0].isdigit():
-        named = [g for g in call.groups if g.name == call.args[0] or g.chat_id == call.args[0]]
-        if named:
-            return named, call.args[1:]
-    return call.groups, call.args
-
-
-def _one_entry(call: Call, usage: str) -> tuple[EntryRow | None, str | None, list[str]]:
-    campaign = call.campaign
-    groups, args = _split_group(call)
-    if not args or not args[0].isdigit():
-        return None, texts.USAGE.format(usage=usage), []
-    seq = int(args[0])
-    found = [e for e in _entries(call, campaign, groups) if e.seq == seq]
-    if not found:
-        return None, texts.ENTRY_NOT_FOUND.format(seq=seq), []
-    if len({call.session.get(Chain, e.chain_id).group_id for e in found}) > 1:
-        return None, texts.ENTRY_AMBIGUOUS.format(seq=seq, usage=usage), []
-    return found[-1], None, args[1:]
-
-
-@command("核销", role="leader", usage="核销 序号… 或 核销 昵称", help="标记已取货", min_args=1, needs_campaign=True)
-def pickup_command(call: Call) -> str:
-    campaign = call.campaign
-    groups, args = _split_group(call)
-    entries = _entries(call, campaign, groups)
-    chosen, names, missing = [], [], []
-    for arg in args:
-        hits = [e for e in entries if (arg.isdigit() and e.seq == int(arg)) or e.member == arg or e.author_name == arg]
-        if hits:
-            chosen += [e.id for e in hits]
-            names.append(hits[0].member or hits[0].author_name or arg)
-        else:
-            missing.append(arg)
-    mark_picked_up(call.session, chosen, call.at)
-    reply = texts.PICKED.format(names="、".join(names)) if names else ""
-    if missing:
-        reply = (reply + "\n" if reply else "") + texts.PICK_NOT_FOUND.format(what="、".join(missing))
-    return reply
-
-
-@command("未取", role="leader", usage="未取", help="还没取货的人", max_args=0, needs_campaign=True)
-def unpicked_command(call: Call) -> str:
-    campaign = call.campaign
-    rows = unpicked(call.session, campaign.id, [g.id for g in call.groups])
-    if not rows:
-        return texts.UNPICKED_NONE
-    lines = [texts.UNPICKED_HEADER.format(count=len(rows))]
-    lines += [f"{'、'.join(map(str, r.seqs))}. {r.member}：{items_text(r.items)}" for r in rows]
-    return "\n".join(lines)
-
-
-@command("改单", role="leader", usage="改单 序号 新内容", help="替团员改一行（留底）", min_args=2, needs_campaign=True)
-def edit_command(call: Call) -> str:
-    entry, error, rest = _one_entry(call, "改单 序号 新内容")
-    if entry is None:
-        return error
-    if not rest:
-        return texts.USAGE.format(usage="改单 序号 新内容")
-    content = call.rest.split(str(entry.seq), 1)[-1].strip()
-    campaign = call.campaign
-    parsed = ChainParser(catalog_of(call.session, campaign)).parse(f"#接龙\n{entry.seq}. {content}", native=False)
-    new = parsed.entries[0] if parsed.entries else None
-    if new is None:
-        return texts.USAGE.format(usage="改单 序号 新内容")
-    update_entry(call.session, entry, new, actor_id=call.msg.sender, message_id=None, at=call.at, kind=EventKind.LEADER_EDIT)
-    return texts.EDITED.format(seq=entry.seq, text=content)
-
-
-@command("删单", role="leader", usage="删单 序号", help="删掉一行（留底）", min_args=1, max_args=2,
-         needs_campaign=True)
-def delete_command(call: Call) -> str:
-    entry, error, _rest = _one_entry(call, "删单 序号")
-    if entry is None:
-        return error
-    cancel_entry(call.session, entry, actor_id=call.msg.sender, message_id=None, at=call.at, kind=EventKind.LEADER_DELETE)
-    return texts.DELETED.format(seq=entry.seq, text=entry.raw)
-
-
-@command("缺货", role="leader", usage="缺货 商品 数量", help="到货不够：从最后下单的扣，并通知他们", min_args=2, max_args=2,
-         needs_campaign=True)
+@command("缺货", role="leader", usage="缺货 [团名] 商品 数量", help="到货不够：从最后下单的扣，并通知他们",
+         min_args=2, max_args=2, campaign=ONE)
 def shortage_command(call: Call) -> list[OutgoingText] | str:
     campaign = call.campaign
+    product_word, qty_word = call.words.left()
     try:
-        qty = Decimal(call.args[1].rstrip("个斤串份箱盒袋包瓶件"))
+        qty = Decimal(qty_word.text.rstrip("".join(u for u in UNITS if len(u) == 1)))
     except InvalidOperation:
-        return texts.USAGE.format(usage="缺货 商品 数量")
+        return texts.USAGE.format(usage="缺货 [团名] 商品 数量")
+    if not qty.is_finite() or qty <= 0:
+        return texts.USAGE.format(usage="缺货 [团名] 商品 数量")
     catalog = catalog_of(call.session, campaign)
-    match = ProductMatcher(catalog).match(call.args[0])
+    match = ProductMatcher(catalog).match(product_word.text)
     if match.product is None:
-        return texts.PRODUCT_NOT_FOUND.format(name=call.args[0])
+        return texts.PRODUCT_NOT_FOUND.format(name=product_word.text)
     product = match.product
-    cuts = apply_shortage(call.session, campaign.id, [g.id for g in call.groups], product.sku, qty, call.at,
+    groups = campaign_groups_of(call, campaign)
+    cuts = apply_shortage(call.session, campaign.id, [g.id for g in groups], product.sku, qty, call.at,
                           call.leader.id)
     if not cuts:
         return texts.SHORTAGE_NONE.format(product=product.name)
-    chats = {g.id: g.chat_id for g in call.groups}
+    chats = {g.id: g.chat_id for g in groups}
     out = [OutgoingText(chats[c.group_id], f"@{c.member} " + texts.SHORTAGE_NOTICE.format(
         product=product.name, qty=plain_number(c.qty_cut), unit=product.unit, refund=money(c.refund)), (c.member_id,))
         for c in cuts]
@@ -249,7 +201,8 @@ def commission_command(call: Call) -> str:
     start, end, label = bounds
     s = leader_statement(call.session, call.leader.id, start, end)
     adjust = texts.COMMISSION_ADJUST.format(amount=money(-s.adjustments)) if s.adjustments else ""
-    return texts.COMMISSION.format(month=label, orders=s.orders, gmv=money(s.gmv), rate=f"{plain_number(s.commission_rate * 100)}%",
+    rates = "、".join(f"{plain_number(rate * 100)}%" for rate in s.rates)
+    return texts.COMMISSION.format(month=label, orders=s.orders, gmv=money(s.net), rate=rates,
                                    commission=money(s.commission), adjust=adjust)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from bot.commands.arguments import Words
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
@@ -28,7 +29,9 @@ class Call:
     leader: Leader | None = None
     groups: list[Group] = field(default_factory=list)
     is_admin: bool = False
-    campaign: Campaign | None = None  # set for commands registered with needs_campaign
+    campaign: Campaign | None = None  # set for commands registered with a campaign: the first of `campaigns`
+    campaigns: list[Campaign] = field(default_factory=list)  # the one named, else the current ones
+    words: Words | None = None  # the arguments with their places in `rest`, after any campaign name
 
     @property
     def at(self):
@@ -48,26 +51,36 @@ class CommandSpec:
     handler: Handler
     aliases: tuple[str, ...] = ()
     where: str = "private"
-    min_args: int = 0
+    min_args: int = 0  # arguments, not counting an optional campaign name in front
     max_args: int | None = None
-    needs_campaign: bool = False  # runs on the leader's current campaign; none → a short reply
+    # Campaigns: "" none; the leader may name one first ("汇总 水果团"), else the current ones:
+    # EACH covers each, ONE asks which when several run, ANY lets the arguments find theirs.
+    campaign: str = ""
+
+    @property
+    def needs_campaign(self) -> bool:
+        return bool(self.campaign)
 
     @property
     def words(self) -> tuple[str, ...]:
         return (self.name, *self.aliases)
 
 
+EACH, ONE, ANY = "each", "one", "any"
+
+
 REGISTRY: dict[str, CommandSpec] = {}
 
 
 def command(name: str, *, role: str, usage: str, help: str, aliases: tuple[str, ...] = (),
-            min_args: int = 0, max_args: int | None = None,
-            needs_campaign: bool = False) -> Callable[[Handler], Handler]:
+            min_args: int = 0, max_args: int | None = None, campaign: str = "") -> Callable[[Handler], Handler]:
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
+    if campaign not in ("", EACH, ONE, ANY):
+        raise ValueError(f"unknown campaign mode {campaign!r}")
 
     def register(handler: Handler) -> Handler:
-        spec = CommandSpec(name, role, usage, help, handler, aliases, "private", min_args, max_args, needs_campaign)
+        spec = CommandSpec(name, role, usage, help, handler, aliases, "private", min_args, max_args, campaign)
         for word in spec.words:
             if word in REGISTRY:
                 raise ValueError(f"command word {word!r} registered twice")

@@ -1,4 +1,5 @@
-"""`jielong demo`: a day in one community group, offline, through the real pipeline."""
+"""`jielong demo`: a day in one community group with two campaigns side by side, offline,
+through the real pipeline."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 from bot import broadcasts, summaries
 from bot.app import App
 from bot.context import AppContext, SettableClock, Settings
-from bot.demo.script import EVENTS, GROUP
+from bot.demo.script import EVENTS, FRUIT, GROUP, MEAT
 from bot.events import IncomingMessage, OutgoingText, SendResult
 from bot.transports.pictures import save_image
 from storage.db import open_db
@@ -33,7 +34,10 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
         tmp = tempfile.TemporaryDirectory(prefix="jielong-demo-")
         db_url = f"sqlite:///{Path(tmp.name) / 'demo.db'}"
     sessions = open_db(db_url)
-    setup = resources.files("bot.demo").joinpath("setup.toml").read_text(encoding="utf-8")
+    demo = resources.files("bot.demo")
+    # The example set-up, and a second campaign in the same group (only [[campaigns]] tables).
+    setup = demo.joinpath("setup.toml").read_text(encoding="utf-8") + "\n" + \
+        demo.joinpath("meat.toml").read_text(encoding="utf-8")
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(setup))
     clock = SettableClock(datetime(2026, 11, 25, 8, 0, tzinfo=TZ))
@@ -43,12 +47,12 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
     for n, (when, kind, who, name, text) in enumerate(EVENTS, start=1):
         now = datetime.fromisoformat(when).replace(tzinfo=TZ)
         clock.set(now)
-        _show_event(echo, now, kind, name, text)
+        _show_event(echo, now, kind, name, text, who)
         if kind in ("group", "private"):
             msg = IncomingMessage("demo", f"demo-{n}", GROUP if kind == "group" else None, who, name, text, now, GROUP if kind == "group" else None)
             out = app.feed(msg)
         else:
-            out = _scheduled(app, kind, text)
+            out = _scheduled(app, kind, who, text)
         _show_bot(app, echo, out, out_dir)
         # Whatever the rate limit held back goes out a little later, merged.
         clock.set(now + timedelta(minutes=1))
@@ -60,10 +64,10 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
         tmp.cleanup()
 
 
-def _scheduled(app: App, kind: str, what: str) -> list[OutgoingText]:
+def _scheduled(app: App, kind: str, campaign_id: str, what: str) -> list[OutgoingText]:
     with app.ctx.sessions.begin() as session:
         if kind == "post":
-            campaign = session.get(Campaign, "fruit-1125")
+            campaign = session.get(Campaign, campaign_id)
             group = group_for_chat(session, GROUP)
             broadcasts.run_post(app.ctx, session, app.outbox, campaign, group, what)
         elif kind == "summary":
@@ -71,7 +75,10 @@ def _scheduled(app: App, kind: str, what: str) -> list[OutgoingText]:
     return app.flush()
 
 
-def _show_event(echo, now: datetime, kind: str, name: str, text: str) -> None:
+TITLES = {FRUIT: "周三水果团", MEAT: "周三肉菜团"}
+
+
+def _show_event(echo, now: datetime, kind: str, name: str, text: str, who: str = "") -> None:
     stamp = now.strftime("%m-%d %H:%M")
     if kind == "group":
         body = text if "\n" not in text else "\n    " + text.replace("\n", "\n    ")
@@ -79,7 +86,8 @@ def _show_event(echo, now: datetime, kind: str, name: str, text: str) -> None:
     elif kind == "private":
         echo(f"{stamp} {name} → 机器人（私聊）: {text}")
     elif kind == "post":
-        echo(f"{stamp} ⏰ 定时任务：{ {'open': '开团帖', 'reminder': '截单提醒', 'close': '截单', 'pickup': '到货通知'}[text] }")
+        post = {'open': '开团帖', 'reminder': '截单提醒', 'close': '截单', 'pickup': '到货通知'}[text]
+        echo(f"{stamp} ⏰ 定时任务：{TITLES.get(who, who)}{post}")
     else:
         echo(f"{stamp} ⏰ 定时任务：晚间小结")
 

@@ -39,6 +39,21 @@ class Turn:
         return self.outbox.enqueue(self.session, out, kind=kind, dedupe_key=dedupe_key)
 
 
+def message_of(row: MessageLog) -> IncomingMessage:
+    """A logged message as the transport handed it over."""
+    return IncomingMessage(row.platform, row.message_id, row.chat_id, row.sender_id, row.sender_name, row.text,
+                           row.sent_at, row.chat_name, account=row.account, raw=row.raw,
+                           native_chain=bool(row.native_chain))
+
+
+def chain_text(msg: IncomingMessage) -> tuple[str, bool]:
+    """What to parse, and whether its native 接龙 authors are to be trusted: the raw XML only
+    when the transport vouched for it (P3: XML a member types is plain text)."""
+    if msg.native_chain and msg.raw:
+        return msg.raw, True
+    return msg.text, False
+
+
 def money(value) -> str:
     return plain_number(Decimal(str(value)).quantize(Decimal("0.01")))
 

@@ -16,17 +16,18 @@ def is_member_query(text: str) -> bool:
     return bool(QUERY_RE.match(text))
 
 
-def handle_member_query(turn: Turn, group: Group, campaign: Campaign | None) -> None:
+def handle_member_query(turn: Turn, group: Group, campaigns: list[Campaign]) -> None:
+    """One @reply covering the member's orders in each of the group's current campaigns."""
     mention = (turn.msg.sender, turn.msg.sender_name)
-    if campaign is None:
+    if not campaigns:
         turn.say_group(texts.NO_CAMPAIGN, mention)
         return
-    rows = member_orders(turn.session, campaign.id, [group.id], member_id=turn.msg.sender)
-    if not rows:
-        turn.say_group(texts.MY_ORDER_NONE, mention)
-        return
-    row = rows[0]
-    turn.say_group(texts.MY_ORDER.format(
-        title=campaign.title, items=items_text(row.items), amount=money(row.amount),
-        picked=texts.MY_ORDER_PICKED if row.picked_up else "",
-    ), mention)
+    lines = []
+    for campaign in campaigns:
+        rows = member_orders(turn.session, campaign.id, [group.id], member_id=turn.msg.sender)
+        if rows:
+            row = rows[0]
+            lines.append(texts.MY_ORDER.format(
+                title=campaign.title, items=items_text(row.items), amount=money(row.amount),
+                picked=texts.MY_ORDER_PICKED if row.picked_up else ""))
+    turn.say_group("\n".join(lines) or texts.MY_ORDER_NONE, mention)

@@ -65,7 +65,7 @@ def test_pickup_notice_mentions_everyone_not_yet_picked_up(app, ordered, clock) 
     assert post(app, "pickup", at(26, 16))
     [notice] = ordered.wait(timedelta(minutes=1))
     assert notice.text.splitlines() == [texts.PICKUP_HEADER.format(title="周三水果团", place="3栋门口"),
-                                        "@王姐 麒麟西瓜×2、阳光玫瑰×1串", "@张叔 砂糖橘×1箱"]
+                                        "1. @王姐 麒麟西瓜×2、阳光玫瑰×1串", "2. @张叔 砂糖橘×1箱"]
     assert set(notice.mentions) == {"wxid_wang", "wxid_zhang"}
 
 

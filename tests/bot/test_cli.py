@@ -111,6 +111,8 @@ def test_rebuild_equals_live_and_export(tmp_path: Path) -> None:
 def test_demo_runs_and_writes_the_exports(tmp_path: Path) -> None:
     result = run("demo", "--out", str(tmp_path / "out"))
     assert "🤖" in result.output and "已截单" in result.output and "到货啦" in result.output
+    # two campaigns side by side in the one group, each closing on its own
+    assert "【周三肉菜团】已截单" in result.output and "【周三水果团】已截单" in result.output
     for kind in ("orders", "pickup", "procurement", "statements"):
         assert (tmp_path / "out" / f"{kind}.csv").read_text(encoding="utf-8").startswith("\ufeff")
 

@@ -74,9 +74,9 @@ def test_a_leader_only_sees_their_own_groups(orders) -> None:
 
 
 def test_wrong_arguments_get_the_usage_line(orders) -> None:
-    assert ask(orders, LEADER, "改单") == texts.USAGE.format(usage="改单 序号 新内容")
-    assert ask(orders, LEADER, "缺货 西瓜") == texts.USAGE.format(usage="缺货 商品 数量")
-    assert ask(orders, LEADER, "截单 现在 马上") == texts.USAGE.format(usage="截单")
+    assert ask(orders, LEADER, "改单") == texts.USAGE.format(usage="改单 [团名] [群名] 订单号 新内容")
+    assert ask(orders, LEADER, "缺货 西瓜") == texts.USAGE.format(usage="缺货 [团名] 商品 数量")
+    assert ask(orders, LEADER, "截单 现在 马上") == texts.USAGE.format(usage="截单 [团名]")
 
 
 def test_unknown_text_gets_a_hint(chat) -> None:
@@ -84,9 +84,9 @@ def test_unknown_text_gets_a_hint(chat) -> None:
 
 
 def test_pickup_by_number_and_by_name(orders, loaded) -> None:
-    assert ask(orders, LEADER, "核销 1 刘姐") == texts.PICKED.format(names="王姐、刘姐")
+    assert ask(orders, LEADER, "核销 1 刘姐") == texts.PICKED.format(names="1号王姐、3号刘姐")
     reply = ask(orders, LEADER, "未取", 1)
-    assert reply.splitlines()[0] == texts.UNPICKED_HEADER.format(count=1) and "张叔" in reply
+    assert reply.splitlines() == [texts.UNPICKED_HEADER.format(title="周三水果团", count=1), "2. 张叔：砂糖橘×1箱"]
     assert ask(orders, LEADER, "核销 99", 2) == texts.PICK_NOT_FOUND.format(what="99")
 
 

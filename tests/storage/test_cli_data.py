@@ -73,3 +73,24 @@ def test_a_bad_setup_names_the_key(tmp_path):
     result = run("load", str(bad), "--db", f"sqlite:///{tmp_path / 'x.db'}")
     assert result.exit_code != 0
     assert "campaigns[0].deadline: missing" in result.output and "Traceback" not in result.output
+
+
+def test_statements_with_chinese_headers_and_an_inclusive_to(db_url, setup_file):
+    assert run("load", str(setup_file), "--db", db_url).exit_code == 0
+    sessions = open_db(db_url)
+    Feed(sessions).chain("wxid_wang", [line(1, "王姐", ("XG01", 2))], at(10))  # on the 24th
+    sessions.kw["bind"].dispose()
+    result = run("export", "statements", "--db", db_url, "--from", "2026-11-24", "--to", "2026-11-24", "--zh")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.reader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
+    assert rows[0] == ["团长ID", "团长", "起", "止", "单数", "销售额", "退款及缺货调整", "实际销售额", "佣金比例", "佣金",
+                       "应付团长"]
+    assert rows[1:] == [["wxid_li", "李姐", "2026-11-24", "2026-11-24", "1", "30", "0", "30", "0.12", "3.6", "3.6"],
+                        ["wxid_zhou", "老周", "2026-11-24", "2026-11-24", "0", "0", "0", "0", "0.1", "0", "0"],
+                        ["合计", "", "2026-11-24", "2026-11-24", "1", "30", "0", "30", "", "3.6", "3.6"]]
+    orders = run("export", "orders", "--db", db_url, "--to", "2026-11-24", "--zh")
+    header, *lines = list(csv.reader(io.StringIO(orders.stdout.removeprefix("\ufeff"))))
+    assert header[:3] == ["活动", "群", "团长"] and len(lines) == 1  # the 24th itself is included
+    assert dict(zip(header, lines[0], strict=True))["订单号"] == "1"
+    assert len(run("export", "orders", "--db", db_url, "--to", "2026-11-23").stdout.splitlines()) == 1  # the header
+    assert "is the last day there is" in run("export", "orders", "--db", db_url, "--to", "9999-12-31").output

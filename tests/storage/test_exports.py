@@ -79,10 +79,11 @@ def test_columns_and_bom(db, kind, columns):
 def test_contract_column_lists():
     assert ORDER_COLUMNS == ["campaign", "group", "leader", "member_id", "member", "address", "entry_seq", "sku",
                              "product", "qty", "unit", "unit_price", "amount", "status", "note", "first_seen",
-                             "last_changed"]
-    assert PICKUP_COLUMNS == ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up"]
+                             "last_changed", "order_no", "commission_rate", "paid"]
+    assert PICKUP_COLUMNS == ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up",
+                              "order_no", "paid"]
     assert PROCUREMENT_COLUMNS == ["campaign", "sku", "product", "unit", "qty", "amount", "groups"]
-    assert STATEMENT_COLUMNS == ["leader_id", "leader", "from", "to", "orders", "gmv", "adjustments",
+    assert STATEMENT_COLUMNS == ["leader_id", "leader", "from", "to", "orders", "gross", "adjustments", "net",
                                  "commission_rate", "commission", "payable"]
 
 
@@ -161,13 +162,14 @@ def test_procurement_over_all_groups(db):
 
 def test_statements(db):
     _text, rows = run(db, "statements", ExportFilter(start=at(0), end=at(0, day=25)))
-    assert [(r["leader_id"], r["from"], r["to"], r["orders"], r["gmv"], r["commission_rate"], r["commission"],
-             r["payable"]) for r in rows] == [
-        ("wxid_li", "2026-11-24", "2026-11-25", "3", "79.75", "0.12", "9.57", "9.57"),
-        ("wxid_zhou", "2026-11-24", "2026-11-25", "1", "60", "0.1", "6", "6"),
+    assert [(r["leader_id"], r["from"], r["to"], r["orders"], r["gross"], r["adjustments"], r["net"],
+             r["commission_rate"], r["commission"], r["payable"]) for r in rows] == [
+        ("wxid_li", "2026-11-24", "2026-11-24", "3", "79.75", "0", "79.75", "0.12", "9.57", "9.57"),
+        ("wxid_zhou", "2026-11-24", "2026-11-24", "1", "60", "0", "60", "0.1", "6", "6"),
+        ("total", "2026-11-24", "2026-11-24", "4", "139.75", "0", "139.75", "", "15.57", "15.57"),
     ]
     _text, one = run(db, "statements", ExportFilter(leader="wxid_zhou"))
-    assert [r["leader_id"] for r in one] == ["wxid_zhou"]
+    assert [r["leader_id"] for r in one] == ["wxid_zhou", "total"]
 
 
 DECEMBER = """
@@ -196,34 +198,36 @@ def two_months(db):
 
 
 def _periods(rows: list[dict]) -> list[tuple]:
-    return [(r["leader_id"], r["from"], r["to"], r["orders"], r["gmv"]) for r in rows]
+    return [(r["leader_id"], r["from"], r["to"], r["orders"], r["gross"]) for r in rows]
 
 
 def test_statements_without_dates_have_one_period_per_month_with_orders(two_months):
     _text, rows = run(two_months, "statements")
     assert _periods(rows) == [
-        ("wxid_li", "2026-11-01", "2026-12-01", "3", "79.75"),
-        ("wxid_zhou", "2026-11-01", "2026-12-01", "1", "60"),
-        ("wxid_li", "2026-12-01", "2027-01-01", "1", "16"),
-        ("wxid_zhou", "2026-12-01", "2027-01-01", "0", "0"),
+        ("wxid_li", "2026-11-01", "2026-11-30", "3", "79.75"),
+        ("wxid_zhou", "2026-11-01", "2026-11-30", "1", "60"),
+        ("wxid_li", "2026-12-01", "2026-12-31", "1", "16"),
+        ("wxid_zhou", "2026-12-01", "2026-12-31", "0", "0"),
+        ("total", "2026-11-01", "2026-12-31", "5", "155.75"),
     ]
 
 
 def test_statements_cut_the_given_range_at_month_ends(two_months):
     _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_li", start=at(0, day=20),
                                                              end=datetime(2026, 12, 10, tzinfo=TZ)))
-    assert _periods(rows) == [("wxid_li", "2026-11-20", "2026-12-01", "3", "79.75"),
-                              ("wxid_li", "2026-12-01", "2026-12-10", "1", "16")]
+    assert _periods(rows)[:-1] == [("wxid_li", "2026-11-20", "2026-11-30", "3", "79.75"),
+                                   ("wxid_li", "2026-12-01", "2026-12-09", "1", "16")]
     _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_li", start=december(0)))
-    assert _periods(rows) == [("wxid_li", "2026-12-03", "2027-01-01", "1", "16")]
+    assert _periods(rows)[:-1] == [("wxid_li", "2026-12-03", "2026-12-31", "1", "16")]
     _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_li", end=december(0)))
-    assert _periods(rows) == [("wxid_li", "2026-11-01", "2026-12-01", "3", "79.75"),
-                              ("wxid_li", "2026-12-01", "2026-12-03", "0", "0")]
+    assert _periods(rows)[:-1] == [("wxid_li", "2026-11-01", "2026-11-30", "3", "79.75"),
+                                   ("wxid_li", "2026-12-01", "2026-12-02", "0", "0")]
 
 
 def test_statements_of_a_leader_cover_that_leaders_months(two_months):
     _text, rows = run(two_months, "statements", ExportFilter(leader="wxid_zhou"))
-    assert _periods(rows) == [("wxid_zhou", "2026-11-01", "2026-12-01", "1", "60")]
+    assert _periods(rows) == [("wxid_zhou", "2026-11-01", "2026-11-30", "1", "60"),
+                              ("total", "2026-11-01", "2026-11-30", "1", "60")]
 
 
 def test_a_month_with_only_an_adjustment_has_a_statement(db):
@@ -231,8 +235,9 @@ def test_a_month_with_only_an_adjustment_has_a_statement(db):
         session.add(Adjustment(leader_id="wxid_zhou", campaign_id="fruit-1124", amount=Decimal("-15"),
                                reason="缺货 麒麟西瓜×1", at=december(9)))
     _text, rows = run(db, "statements", ExportFilter(leader="wxid_zhou"))
-    assert [(r["from"], r["orders"], r["gmv"], r["adjustments"]) for r in rows] == [
-        ("2026-11-01", "1", "60", "0"), ("2026-12-01", "0", "0", "-15")]
+    assert [(r["from"], r["orders"], r["gross"], r["adjustments"], r["net"], r["commission"]) for r in rows] == [
+        ("2026-11-01", "1", "60", "0", "60", "6"), ("2026-12-01", "0", "0", "-15", "-15", "-1.5"),
+        ("2026-11-01", "1", "60", "-15", "45", "4.5")]
 
 
 def test_statements_of_an_empty_platform_are_the_header(sessions):
