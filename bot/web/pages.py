@@ -18,7 +18,7 @@ from bot.web.site import Site
 from storage import dashboard
 from storage.dashboard import Scope
 from storage.models import Campaign
-from storage.reports import month_span, statement_periods, statements
+from storage.reports import month_span, statement_periods, statements, sum_statements
 
 TOP_ROWS = 20  # rows of the by-group and by-product tables before “all of them” is asked for
 
@@ -99,8 +99,7 @@ def statement_page(site: Site, request: Request) -> Response:
             chosen = months[-1] if months and (now.year, now.month) not in months else (now.year, now.month)
         start, end = month_span(*chosen, site.tz)
         rows = statements(session, start, end)
-    totals = {key: sum((getattr(row, key) for row in rows), 0) for key in ("orders", "gmv", "adjustments",
-                                                                            "commission", "payable")}
+    totals = sum_statements(rows, "", "", start, end) if rows else None
     return site.render(request, "statements.html", rows=rows, month=chosen, months=list(reversed(months)),
                        totals=totals, start=start, end=end)
 

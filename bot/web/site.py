@@ -67,5 +67,6 @@ def _number(value) -> str:
     return plain_number(value)
 
 
-def _rate(value: Decimal) -> str:
-    return plain_number(Decimal(value) * 100) + "%"
+def _rate(value: Decimal | None) -> str:
+    """A commission rate as people say it (12%); a row summing several rates has none."""
+    return "" if value is None else plain_number(Decimal(value) * 100) + "%"
