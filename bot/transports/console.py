@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.app import App
-from bot.events import IncomingMessage, SendResult
+from bot.events import SendResult
+from bot.transports.edge import RejectedMessage, clean_message
 from storage.lookup import first_bound_group
 
 HELP = "/as ID [名字] 换人  /group 群名 进群  /private 私聊机器人  /quit 退出；空行结束一条消息"
@@ -59,8 +60,13 @@ def _control(line: str, state: dict, stdout: TextIO) -> bool:
 
 
 def _send(app: App, state: dict, text: str, n: int, stdout: TextIO) -> None:
-    msg = IncomingMessage("console", f"console-{datetime.now().timestamp()}-{n}", state["chat"], state["user"],
-                          state["name"], text, app.ctx.now(), state["chat"])
+    try:
+        msg = clean_message("console", message_id=f"console-{datetime.now().timestamp()}-{n}", chat=state["chat"],
+                            sender=state["user"], sender_name=state["name"], text=text, sent_at=app.ctx.now(),
+                            chat_name=state["chat"])
+    except RejectedMessage as exc:
+        stdout.write(f"  (not sent: {exc})\n")
+        return
     for out in app.feed(msg):
         where = out.to if out.is_group else f"私聊 {out.to}"
         stdout.write(f"  🤖 [{where}] {out.text}\n")
