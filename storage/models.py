@@ -124,10 +124,16 @@ class Leader(Base):
 
 
 class Group(Base):
+    """A group is its room id; its topic is only a display name (D4/P2). A group the set-up
+    names by topic holds that name in chat_id until its room first speaks (room_known)."""
+
     __tablename__ = "groups"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chat_id: Mapped[str] = mapped_column(String(200), unique=True)  # room id or name
-    name: Mapped[str] = mapped_column(String(200), default="")
+    chat_id: Mapped[str] = mapped_column(String(200), unique=True)  # the room id once room_known
+    name: Mapped[str] = mapped_column(String(200), default="")  # the topic, last seen
+    # chat_id is the room id (learned from the room's first message, or bound by 绑定), not a name
+    room_known: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    setup_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # what the set-up file calls it
     leader_id: Mapped[str | None] = mapped_column(ForeignKey("leaders.id"), nullable=True)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     greeted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -200,6 +206,7 @@ class MessageLog(Base):
     __table_args__ = (
         UniqueConstraint("platform", "message_id"),
         Index("ix_messages_chat_time", "chat_id", "sent_at"),
+        Index("ix_messages_chat_name", "chat_name", "chat_id"),  # which rooms carry a topic
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))

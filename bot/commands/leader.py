@@ -9,10 +9,11 @@ from bot import broadcasts, texts
 from bot.commands.registry import Call, command, specs
 from bot.events import OutgoingText
 from bot.handlers.common import items_text, money
+from bot.rooms import rooms_text
 from parsers import ChainParser, ProductMatcher
 from storage.corrections import apply_shortage, mark_picked_up
 from storage.formatting import plain_number
-from storage.lookup import bind_group, catalog_of, current_campaign, find_campaign
+from storage.lookup import catalog_of, current_campaign, find_campaign
 from storage.models import Campaign, Chain, EntryRow, EventKind, Group
 from storage.orders import cancel_entry, update_entry
 from storage.reports import (
@@ -24,6 +25,7 @@ from storage.reports import (
     product_totals,
     unpicked,
 )
+from storage.rooms import BindOutcome, bind_room
 
 
 @command("帮助", role="member", usage="帮助", help="看能用的指令", aliases=("help", "菜单", "?"))
@@ -253,10 +255,20 @@ def commission_command(call: Call) -> str:
                                    commission=money(s.commission), adjust=adjust)
 
 
-@command("绑定", role="leader", usage="绑定 群名", help="把一个群交给我统计", min_args=1)
-def bind_command(call: Call) -> list[OutgoingText]:
+@command("绑定", role="leader", usage="绑定 群名或群号", help="把我在的一个群交给我统计", min_args=1)
+def bind_command(call: Call) -> list[OutgoingText] | str:
+    """P1: only a group the bot sits in, and never one that has a leader (an admin reassigns)."""
     name = call.rest.strip()
-    group = bind_group(call.session, name, name, call.leader.id, call.at)
+    result = bind_room(call.session, name, call.leader.id, call.at)
+    if result.outcome is BindOutcome.UNKNOWN:
+        return texts.BIND_UNKNOWN.format(name=name)
+    if result.outcome is BindOutcome.AMBIGUOUS:
+        return texts.BIND_AMBIGUOUS.format(count=len(result.rooms), name=name, rooms=rooms_text(result.rooms))
+    group = result.group
+    if result.outcome is BindOutcome.TAKEN:
+        return texts.BIND_TAKEN.format(group=group.name)
+    if result.outcome is BindOutcome.ALREADY_YOURS:
+        return texts.BOUND_ALREADY.format(group=group.name)
     call.outbox.enqueue(call.session, OutgoingText(group.chat_id, texts.GREETING), kind="greeting",
                         dedupe_key=f"greet:{group.id}")
     return [OutgoingText(call.msg.sender, texts.BOUND.format(group=group.name), is_group=False)]

@@ -20,6 +20,7 @@ from datetime import UTC
 
 from bot.app import App
 from bot.events import Capabilities, IncomingMessage, OutgoingText, SendResult
+from bot.transports.edge import RejectedMessage, clean_message
 
 log = logging.getLogger(__name__)
 MENTION_SEPARATOR = "\u2005"  # WeChat puts U+2005 after an @mention
@@ -28,6 +29,10 @@ FLUSH_EVERY_SECONDS = 3.0
 
 class TransportError(RuntimeError):
     """A problem that stops the bot from starting: said in one line, exit non-zero."""
+
+
+class RoomNotKnownYet(RuntimeError):
+    """A group post addressed to a set-up name whose room id the bot has not learned yet."""
 
 
 def _import_wechaty():
@@ -139,6 +144,9 @@ class WechatyTransport:
             if msg.is_self():
                 return
             incoming = await self.to_incoming(msg, message_type)
+        except RejectedMessage as exc:
+            log.warning("skipped message %s: %s", getattr(msg, "message_id", "?"), exc)
+            return
         except Exception:  # noqa: BLE001 - one odd message must not stop the bot
             log.exception("could not read message %s", getattr(msg, "message_id", "?"))
             return
@@ -168,8 +176,9 @@ class WechatyTransport:
         sent_at = msg.date()
         if sent_at.tzinfo is None:
             sent_at = sent_at.replace(tzinfo=UTC)
-        return IncomingMessage(
-            platform="wechaty", message_id=msg.message_id, chat=chat, sender=talker.contact_id,
+        # Never native_chain: this path cannot tell a real native 接龙 from XML a member typed (P3).
+        return clean_message(
+            "wechaty", message_id=msg.message_id, chat=chat, sender=talker.contact_id,
             sender_name=talker.name, text=text, sent_at=sent_at, chat_name=chat_name, mentions=mentions,
         )
 
@@ -182,6 +191,8 @@ class WechatyTransport:
                 result = SendResult.sent()
             except TransportError as exc:
                 result = SendResult.failed(str(exc))
+            except RoomNotKnownYet as exc:
+                result = SendResult.retry(str(exc))
             except Exception as exc:  # noqa: BLE001 - a failed send is kept for a retry, the rest still go
                 log.exception("could not send to %s", out.to)
                 result = SendResult.retry(f"{exc.__class__.__name__}: {exc}")
@@ -196,13 +207,11 @@ class WechatyTransport:
             self.on_sent(out)
 
     async def _conversation_id(self, out: OutgoingText) -> str:
-        if not out.is_group or "@" in out.to:
+        if not out.is_group or out.to.endswith("@chatroom"):
             return out.to
-        # A group known by its name (set-up files name groups): find the room by topic.
-        room = await self.bot.Room.find(out.to)
-        if room is None:
-            raise TransportError(f"no room named {out.to!r}")
-        return room.room_id
+        # Never look a room up by topic: another room can carry the same one (P2). A group the
+        # set-up names learns its room id when it first speaks, and its queued posts follow.
+        raise RoomNotKnownYet(f"the room id of {out.to!r} is not known yet: it is learned when the group speaks")
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         await self.ready.wait()
