@@ -162,3 +162,10 @@ def admins(session: Session) -> list[Admin]:
 def first_bound_group(session: Session) -> Group | None:
     return session.scalar(select(Group).where(Group.leader_id.is_not(None)).order_by(Group.id).limit(1))
 
+
+def groups_running(session: Session, campaign: Campaign, group_ids: list[int]) -> list[int]:
+    """Which of these groups the campaign runs in (P4: a leader posts only there)."""
+    if campaign.all_groups or not group_ids:
+        return list(group_ids)
+    return list(session.scalars(select(CampaignGroup.group_id).where(
+        CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id.in_(group_ids)).order_by(CampaignGroup.group_id)))

@@ -8,12 +8,12 @@ from decimal import Decimal, InvalidOperation
 from bot import broadcasts, texts
 from bot.commands.registry import Call, command, specs
 from bot.events import OutgoingText
-from bot.handlers.common import items_text, money
+from bot.handlers.common import clock_text, items_text, money
 from bot.rooms import rooms_text
 from parsers import ChainParser, ProductMatcher
 from storage.corrections import apply_shortage, mark_picked_up
 from storage.formatting import plain_number
-from storage.lookup import catalog_of, current_campaign, find_campaign
+from storage.lookup import catalog_of, current_campaign, find_campaign, groups_running
 from storage.models import Campaign, Chain, EntryRow, EventKind, Group
 from storage.orders import cancel_entry, update_entry
 from storage.reports import (
@@ -83,8 +83,11 @@ def details_command(call: Call) -> str:
 
 
 def _posts(call: Call, kind: str, campaign: Campaign) -> int:
+    """Post into the caller's groups the campaign runs in (never another leader's campaign
+    into a group it does not run in: P4)."""
     count = 0
-    for group in call.groups:
+    running = set(groups_running(call.session, campaign, [g.id for g in call.groups]))
+    for group in (g for g in call.groups if g.id in running):
         if broadcasts.run_post(call.ctx, call.session, call.outbox, campaign, group, kind):
             count += 1
     return count
@@ -92,9 +95,12 @@ def _posts(call: Call, kind: str, campaign: Campaign) -> int:
 
 @command("开团", role="leader", usage="开团 [活动名]", help="现在把活动发到群里", max_args=1)
 def open_command(call: Call) -> str:
+    """P4: only a campaign that runs in the caller's groups, and only once it has opened."""
     campaign = find_campaign(call.session, call.args[0]) if call.args else _campaign(call)
-    if campaign is None:
+    if campaign is None or not groups_running(call.session, campaign, [g.id for g in call.groups]):
         return texts.CAMPAIGN_NOT_FOUND.format(name=call.args[0]) if call.args else texts.NO_CAMPAIGN
+    if campaign.opens > call.at:
+        return texts.CAMPAIGN_NOT_OPEN.format(title=campaign.title, opens=clock_text(campaign.opens, call.ctx.tz))
     return texts.POSTED.format(count=_posts(call, "open", campaign))
 
 

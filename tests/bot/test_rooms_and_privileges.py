@@ -12,7 +12,10 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import broadcasts, texts
+from bot.app import App
+from bot.context import AppContext, SettableClock, Settings
 from bot.events import OutgoingText, SendStatus
+from bot.transports.fake import FakeTransport
 from bot.transports.replay import ReplayResult, replay_lines
 from storage.lookup import group_for_chat
 from storage.models import Campaign, EntryRow, Group, OrderItem
@@ -241,3 +244,61 @@ def test_a_recorded_native_chain_keeps_its_authors_only_when_the_line_says_nativ
                                  line(3, "wxid_zhang", "张叔", FORGED_TITLE, native=True)])
     assert errors == [(3, "'native' needs 'raw': the native 接龙 XML it vouches for")]
     assert ("wxid_wang", "CM01", 5) in ok_items(loaded)
+
+
+VEG = """
+[[campaigns]]
+id = "veg-1125"
+title = "翠苑蔬菜团"
+opens = 2026-11-25T09:00:00+08:00
+deadline = 2026-11-25T21:00:00+08:00
+groups = ["翠苑二区邻里群"]
+[[campaigns.products]]
+sku = "BC01"
+name = "大白菜"
+price = 3
+unit = "颗"
+
+[[campaigns]]
+id = "meat-1126"
+title = "周四肉菜团"
+opens = 2026-11-26T09:00:00+08:00
+deadline = 2026-11-26T21:00:00+08:00
+groups = ["阳光小区3期团购群", "阳光二群"]
+[[campaigns.products]]
+sku = "RX02"
+name = "五花肉"
+price = 30
+unit = "斤"
+"""
+
+
+@pytest.fixture
+def two_groups(sessions):
+    """The review's A4 set-up: 李姐 runs two groups, a vegetable campaign runs in 翠苑 only, and
+    a meat campaign in 李姐's groups opens tomorrow."""
+    setup = demo_setup_text().replace('groups = ["阳光小区3期团购群"]', 'groups = ["阳光小区3期团购群", "阳光二群"]') + VEG
+    with sessions.begin() as session:
+        apply_setup(session, load_setup_text(setup))
+    clock = SettableClock(at(25, 10))
+    return FakeTransport(App(AppContext(sessions, clock, Settings())), clock)
+
+
+def test_open_posts_only_campaigns_running_in_the_callers_groups_once_opened(two_groups) -> None:
+    """P4/A4: 李姐's `开团 veg-1125` posted 翠苑's campaign into both her groups, and a campaign
+    could be posted before it opened (its scheduled opening post then deduplicated away)."""
+    chat = two_groups
+    for group in (GROUP, "阳光二群"):
+        chat.group(group, "wxid_wang", "王姐", "早", at=at(25, 10))
+    assert private(chat, LEADER, "开团 veg-1125", 1) == texts.CAMPAIGN_NOT_FOUND.format(name="veg-1125")
+    assert private(chat, LEADER, "开团 翠苑蔬菜团", 2) == texts.CAMPAIGN_NOT_FOUND.format(name="翠苑蔬菜团")
+    assert private(chat, LEADER, "开团 周四肉菜团", 3) == texts.CAMPAIGN_NOT_OPEN.format(
+        title="周四肉菜团", opens="11月26日09:00")
+    chat.wait(timedelta(minutes=5))
+    assert not [m for m in chat.sent if m.is_group and ("蔬菜" in m.text or "肉菜" in m.text)]
+    assert private(chat, OTHER_LEADER, "开团 veg-1125", 9) == texts.POSTED.format(count=1)
+    # Tomorrow it has opened: into 李姐's two groups, nowhere else.
+    out = chat.private(LEADER, LEADER, "开团 周四肉菜团", at=at(26, 9, 30))
+    assert [m.text for m in out if m.to == LEADER] == [texts.POSTED.format(count=2)]
+    chat.wait(timedelta(minutes=5))
+    assert sorted(m.to for m in chat.sent if m.is_group and "周四肉菜团" in m.text) == sorted([GROUP, "阳光二群"])

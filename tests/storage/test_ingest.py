@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from parsers.model import Item, Unmatched
 from storage.chains import reset_projection
 from storage.log import record_message
-from storage.lookup import campaign_for_group, catalog_of, group_for_chat
+from storage.lookup import campaign_for_group, catalog_of, group_for_chat, groups_running
 from storage.models import Campaign, Chain, EntryEvent, EntryRow, Group, MessageLog, OrderItem
 from storage.orders import cancel_entry, update_entry
 from storage.reports import product_totals
@@ -108,6 +108,16 @@ def test_campaign_for_group(sessions, when, expected):
     with sessions() as session:
         campaign = campaign_for_group(session, group_for_chat(session, GROUP), when)
         assert (campaign.id if campaign else None) == expected
+
+
+def test_groups_running_keeps_the_groups_a_campaign_runs_in(sessions):
+    """P4: a leader's 开团/截单/到货 reach only the groups the campaign runs in."""
+    load(sessions, OVERLAP)
+    with sessions() as session:
+        li, zhou = group_for_chat(session, GROUP).id, group_for_chat(session, "翠苑二区邻里群").id
+        assert groups_running(session, session.get(Campaign, "other-group"), [li, zhou]) == [zhou]
+        assert groups_running(session, session.get(Campaign, "other-group"), [li]) == []
+        assert groups_running(session, session.get(Campaign, "veg-1124"), [li, zhou]) == [li, zhou]
 
 
 def test_catalog_of_lists_products_in_file_order(db):
