@@ -18,7 +18,6 @@ from sqlalchemy.orm.util import identity_key
 
 from parsers.merge import KnownIndex, KnownLine, diff_copy
 from parsers.model import Entry, Item, ParsedMessage, Unmatched
-from storage.bounds import storable_entry
 from storage.db import insert_unless_present
 from storage.fast import FastStatement
 from storage.models import (
@@ -186,9 +185,7 @@ def apply_chain(
 ) -> ChainOutcome:
     """Merge one chain copy into the stored entries."""
     state = _chains.take(session, group, campaign, parsed.chain_key or "", parsed.title, message)
-    # Bounded before merging, so a line is known by the same nickname it is stored with.
-    entries = [storable_entry(entry) for entry in parsed.entries]
-    plan = diff_copy(state.index, entries, message.sender_id, leader_ids)
+    plan = diff_copy(state.index, parsed.entries, message.sender_id, leader_ids)
     outcome = ChainOutcome()
     _renumber(session, state, plan)
     if not plan.changed:

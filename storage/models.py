@@ -252,8 +252,9 @@ class EntryRow(Base):
     author_name: Mapped[str] = mapped_column(String(200), default="")
     seq: Mapped[int] = mapped_column(Integer)  # the number it last carried
     raw: Mapped[str] = mapped_column(Text)
-    member: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    address: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # TEXT: the parser takes a line's first words for them, however long (D1)
+    member: Mapped[str | None] = mapped_column(Text, nullable=True)
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=EntryStatus.OK)  # EntryStatus
     missing: Mapped[bool] = mapped_column(Boolean, default=False)  # absent from latest copy

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from parsers.merge import entry_key, identity_of, line_hash
 from parsers.model import Entry, Item, Unmatched
-from storage.bounds import fit, storable_entry
+from storage.bounds import fit
 from storage.fast import FastStatement
 from storage.models import (
     Campaign,
@@ -172,7 +172,6 @@ def new_entry(
     author_name: str, message_id: int | None, at: datetime, status: EntryStatus = EntryStatus.OK,
     outcome: ChainOutcome, known_keys: set[str] | None = None,
 ) -> WrittenEntry:
-    entry = storable_entry(entry)
     author_id, author_name = fit(author_id, EntryRow.author_id), fit(author_name, EntryRow.author_name)
     hashed = line_hash(entry.raw)
     entry_id = _INSERT_ENTRY.fetch_one(session, dict(
@@ -306,7 +305,6 @@ def update_entry(session: Session, row: EntryRow, new: Entry, *, actor_id: str, 
     counted even after the deadline: the leader decided it.
     """
     outcome = outcome or ChainOutcome()
-    new = storable_entry(new)
     from_chain = kind == EventKind.EDITED
     chain = session.get(Chain, row.chain_id)
     scope = scope or OrderScope.of(session, chain, session.get(Group, chain.group_id))

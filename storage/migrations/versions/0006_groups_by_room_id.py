@@ -1,4 +1,4 @@
-"""groups are their room id: room_known, setup_name; rooms by topic
+"""groups are their room id: room_known, setup_name; rooms by topic; nicknames as TEXT
 
 Revision ID: 0006
 Revises: 0004 (re-chained onto 0005 at merge)
@@ -8,6 +8,10 @@ A group the set-up names by topic learns its room id when its room first speaks 
 matched by room id only from then on (D4/P2); `setup_name` lets a reload find it after the
 room is renamed. A group whose chat id differs from its name was bound by room id already.
 The index answers "which rooms carry this topic" without reading the whole log.
+
+An entry's nickname and address are whatever the parser takes from the line, and a line whose
+first word ran past 200 characters failed every later copy of its chain on PostgreSQL (D1):
+they become TEXT (on PostgreSQL a catalogue change, no rewrite).
 """
 
 import sqlalchemy as sa
@@ -27,9 +31,15 @@ def upgrade() -> None:
     op.execute("UPDATE groups SET setup_name = chat_id WHERE chat_id = name")
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index('ix_messages_chat_name', ['chat_name', 'chat_id'], unique=False)
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.alter_column('member', type_=sa.Text(), existing_type=sa.String(length=200), existing_nullable=True)
+        batch_op.alter_column('address', type_=sa.Text(), existing_type=sa.String(length=200), existing_nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('entries', schema=None) as batch_op:
+        batch_op.alter_column('address', type_=sa.String(length=200), existing_type=sa.Text(), existing_nullable=True)
+        batch_op.alter_column('member', type_=sa.String(length=200), existing_type=sa.Text(), existing_nullable=True)
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_chat_name')
     with op.batch_alter_table('groups', schema=None) as batch_op:
