@@ -29,6 +29,7 @@ from bot.handlers.free_text import handle_free_order
 from bot.handlers.held import hold_chain, release_chain
 from bot.handlers.member_query import handle_member_query, is_member_query
 from bot.outbox import Outbox
+from bot.rooms import group_of_room
 from parsers import ChainParser, ParsedMessage
 from storage import chains, lookup
 from storage.log import log_ids_in_order, record_message
@@ -76,7 +77,7 @@ class App:
     def joined(self, chat: str, chat_name: str | None) -> list[OutgoingText]:
         """The bot was invited into a group: greet once if a leader runs it (set-up or 绑定)."""
         with self.ctx.sessions.begin() as session:
-            group = lookup.group_for_chat(session, chat, chat_name)
+            group = group_of_room(session, self.outbox, chat, chat_name)
             if group is not None and group.leader_id is not None:
                 self.outbox.enqueue(session, OutgoingText(chat, texts.GREETING), kind="greeting",
                                     dedupe_key=f"greet:{group.id}")
@@ -202,9 +203,9 @@ class App:
     def group_for(self, session: Session, chat: str, chat_name: str | None) -> Group | None:
         """The bound group of a chat, reused until the set-up changes."""
         cached = self._groups.get(chat)
-        if cached is not None:
+        if cached is not None and chat_name in (None, cached.name):
             return cached
-        group = lookup.group_for_chat(session, chat, chat_name)
+        group = group_of_room(session, self.outbox, chat, chat_name)  # by room id; a new topic: renamed
         if group is not None and group.leader_id is not None:
             self._groups[chat] = _detached(group)
         return group

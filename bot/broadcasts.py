@@ -54,8 +54,8 @@ def run_post(ctx: AppContext, session: Session, outbox: Outbox, campaign: Campai
     due_at = due_at or now
     if kind == "reminder" and now >= campaign.deadline:
         return False  # a reminder after the deadline helps nobody
-    if kind == "open" and now >= campaign.deadline:
-        return False
+    if kind == "open" and not campaign.opens <= now < campaign.deadline:
+        return False  # never before it opens (P4), nor once orders are closed
     if now - due_at > TOO_LATE:
         return False
     text = build_post(ctx, session, campaign, group, kind)

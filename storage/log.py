@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_present
@@ -46,3 +46,12 @@ def _log_insert(dialect: str) -> FastStatement:
 def log_ids_in_order(session: Session) -> list[int]:
     """Every logged message, in the order it was sent (ties: the order it was logged)."""
     return list(session.scalars(select(MessageLog.id).order_by(MessageLog.sent_at, MessageLog.id)))
+
+
+def logged_text(session: Session, platform: str, message_id: str) -> str | None:
+    """The text logged under this message id, None when it was never logged."""
+    return session.scalar(_LOGGED_TEXT, dict(platform=platform, message_id=message_id))
+
+
+_LOGGED_TEXT = select(MessageLog.text).where(MessageLog.platform == bindparam("platform"),
+                                             MessageLog.message_id == bindparam("message_id"))

@@ -16,26 +16,14 @@ from parsers.model import Product
 from storage.models import Admin, Campaign, CampaignGroup, Group, Leader, Platform, ProductRow
 
 
-def group_for_chat(session: Session, chat_id: str, chat_name: str | None = None) -> Group | None:
-    group = session.scalar(_GROUP_BY_CHAT, dict(chat=chat_id, name=chat_name or chat_id))
-    if group is None and chat_name:
-        group = session.scalar(_GROUP_BY_NAME, dict(name=chat_name))
-    return group
+def group_for_chat(session: Session, chat_id: str) -> Group | None:
+    """The group whose room id this is (or, until its room has spoken, whose set-up name).
+    A topic never identifies a group: messages go through storage.rooms.resolve_room."""
+    return session.scalar(_GROUP_BY_CHAT, dict(chat=chat_id))
 
 
 # Statements the bot runs for every message are built once.
-_GROUP_BY_CHAT = select(Group).where(Group.chat_id.in_([bindparam("chat"), bindparam("name")])).limit(1)
-_GROUP_BY_NAME = select(Group).where(Group.name == bindparam("name")).limit(1)
-
-
-def bind_group(session: Session, chat_id: str, chat_name: str | None, leader_id: str, at: datetime) -> Group:
-    group = group_for_chat(session, chat_id, chat_name)
-    if group is None:
-        group = Group(chat_id=chat_id, name=chat_name or chat_id)
-        session.add(group)
-    group.leader_id, group.bound_at = leader_id, at
-    session.flush()
-    return group
+_GROUP_BY_CHAT = select(Group).where(Group.chat_id == bindparam("chat")).limit(1)
 
 
 def leader_ids(group: Group) -> set[str]:
@@ -200,3 +188,11 @@ def admins(session: Session) -> list[Admin]:
 
 def first_bound_group(session: Session) -> Group | None:
     return session.scalar(select(Group).where(Group.leader_id.is_not(None)).order_by(Group.id).limit(1))
+
+
+def groups_running(session: Session, campaign: Campaign, group_ids: list[int]) -> list[int]:
+    """Which of these groups the campaign runs in (P4: a leader posts only there)."""
+    if campaign.all_groups or not group_ids:
+        return list(group_ids)
+    return list(session.scalars(select(CampaignGroup.group_id).where(
+        CampaignGroup.campaign_id == campaign.id, CampaignGroup.group_id.in_(group_ids)).order_by(CampaignGroup.group_id)))

@@ -125,10 +125,16 @@ class Leader(Base):
 
 
 class Group(Base):
+    """A group is its room id; its topic is only a display name (D4/P2). A group the set-up
+    names by topic holds that name in chat_id until its room first speaks (room_known)."""
+
     __tablename__ = "groups"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chat_id: Mapped[str] = mapped_column(String(200), unique=True)  # room id or name
-    name: Mapped[str] = mapped_column(String(200), default="")
+    chat_id: Mapped[str] = mapped_column(String(200), unique=True)  # the room id once room_known
+    name: Mapped[str] = mapped_column(String(200), default="")  # the topic, last seen
+    # chat_id is the room id (learned from the room's first message, or bound by 绑定), not a name
+    room_known: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    setup_name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # what the set-up file calls it
     leader_id: Mapped[str | None] = mapped_column(ForeignKey("leaders.id"), nullable=True)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     greeted: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -215,6 +221,7 @@ class MessageLog(Base):
     __table_args__ = (
         UniqueConstraint("platform", "message_id"),
         Index("ix_messages_chat_time", "chat_id", "sent_at"),
+        Index("ix_messages_chat_name", "chat_name", "chat_id"),  # which rooms carry a topic
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))
@@ -260,8 +267,9 @@ class EntryRow(Base):
     author_name: Mapped[str] = mapped_column(String(200), default="")
     seq: Mapped[int] = mapped_column(Integer)  # the number it last carried
     raw: Mapped[str] = mapped_column(Text)
-    member: Mapped[str | None] = mapped_column(String(200), nullable=True)
-    address: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    # TEXT: the parser takes a line's first words for them, however long (D1)
+    member: Mapped[str | None] = mapped_column(Text, nullable=True)
+    address: Mapped[str | None] = mapped_column(Text, nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(16), default=EntryStatus.OK)  # EntryStatus
     missing: Mapped[bool] = mapped_column(Boolean, default=False)  # absent from latest copy

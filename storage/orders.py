@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from parsers.merge import entry_key, identity_of, line_hash
 from parsers.model import Entry, Flag, Item, Unmatched
+from storage.bounds import fit
 from storage.db import insert_unless_present
 from storage.fast import FastStatement
 from storage.models import (
@@ -255,6 +256,7 @@ def new_entry(
     author_name: str, message_id: int | None, at: datetime, status: EntryStatus = EntryStatus.OK,
     outcome: ChainOutcome, known_keys: set[str] | None = None,
 ) -> WrittenEntry:
+    author_id, author_name = fit(author_id, EntryRow.author_id), fit(author_name, EntryRow.author_name)
     hashed = line_hash(entry.raw)
     numbered = scope.campaign is not None and status in (EntryStatus.OK, EntryStatus.LATE)
     entry_id, order_no = _insert_entry(session, dict(

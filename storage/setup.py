@@ -253,11 +253,19 @@ def apply_setup(session: Session, data: SetupData, at: datetime | None = None) -
 
 
 def _group(session: Session, chat: str) -> Group:
-    group = session.scalar(select(Group).where((Group.chat_id == chat) | (Group.name == chat)))
+    """The group the set-up means by `chat`: the one it named so before (whatever its room is
+    called now), a room id, or the only room already bound under that topic. Otherwise a new
+    group that learns its room id when a room with that topic first speaks (storage.rooms)."""
+    group = session.scalar(select(Group).where(Group.setup_name == chat)) or \
+        session.scalar(select(Group).where(Group.chat_id == chat))
     if group is None:
-        group = Group(chat_id=chat, name=chat)
+        named = session.scalars(select(Group).where(Group.room_known.is_(True), Group.name == chat).limit(2)).all()
+        group = named[0] if len(named) == 1 else None
+    if group is None:
+        group = Group(chat_id=chat, name=chat, room_known=False)
         session.add(group)
-        session.flush()
+    group.setup_name = chat
+    session.flush()
     return group
 
 

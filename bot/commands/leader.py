@@ -10,12 +10,13 @@ from bot.campaigns import CampaignNames
 from bot.commands.registry import EACH, ONE, Call, command, specs
 from bot.events import OutgoingText
 from bot.handlers.chain import flag_reason
-from bot.handlers.common import items_text, money
+from bot.handlers.common import clock_text, items_text, money
+from bot.rooms import rooms_text
 from parsers import ProductMatcher
 from parsers.quantity import UNITS
 from storage.corrections import apply_shortage
 from storage.formatting import plain_number
-from storage.lookup import bind_group, campaign_groups, catalog_of, current_campaigns, find_campaign
+from storage.lookup import campaign_groups, catalog_of, current_campaigns, find_campaign
 from storage.models import Campaign, Group
 from storage.reports import (
     FLAGGED,
@@ -26,6 +27,7 @@ from storage.reports import (
     month_span,
     product_totals,
 )
+from storage.rooms import BindOutcome, bind_room
 
 
 @command("帮助", role="member", usage="帮助", help="看能用的指令", aliases=("help", "菜单", "?"))
@@ -110,6 +112,8 @@ def numbers_text(numbers: list[int]) -> str:
 
 
 def _posts(call: Call, kind: str, campaign: Campaign) -> int:
+    """Post into the caller's groups the campaign runs in (never another leader's campaign
+    into a group it does not run in: P4)."""
     count = 0
     for group in campaign_groups_of(call, campaign):
         if broadcasts.run_post(call.ctx, call.session, call.outbox, campaign, group, kind):
@@ -119,10 +123,11 @@ def _posts(call: Call, kind: str, campaign: Campaign) -> int:
 
 @command("开团", role="leader", usage="开团 [团名]", help="现在把活动发到群里", max_args=1)
 def open_command(call: Call) -> str:
+    """P4: only a campaign that runs in the caller's groups, and only once it has opened."""
     current = current_campaigns(call.session, [g.id for g in call.groups], call.at)
     if call.args:
         campaign = CampaignNames(current).named(call.args[0]) or find_campaign(call.session, call.args[0])
-        if campaign is None:
+        if campaign is None or not campaign_groups_of(call, campaign):
             return texts.CAMPAIGN_NOT_FOUND.format(name=call.args[0])
     elif len(current) > 1:
         return texts.WHICH_CAMPAIGN.format(count=len(current), titles="、".join(c.title for c in current),
@@ -131,6 +136,8 @@ def open_command(call: Call) -> str:
         campaign = current[0]
     else:
         return texts.NO_CAMPAIGN
+    if campaign.opens > call.at:
+        return texts.CAMPAIGN_NOT_OPEN.format(title=campaign.title, opens=clock_text(campaign.opens, call.ctx.tz))
     return texts.POSTED.format(count=_posts(call, "open", campaign))
 
 
@@ -206,10 +213,20 @@ def commission_command(call: Call) -> str:
                                    commission=money(s.commission), adjust=adjust)
 
 
-@command("绑定", role="leader", usage="绑定 群名", help="把一个群交给我统计", min_args=1)
-def bind_command(call: Call) -> list[OutgoingText]:
+@command("绑定", role="leader", usage="绑定 群名或群号", help="把我在的一个群交给我统计", min_args=1)
+def bind_command(call: Call) -> list[OutgoingText] | str:
+    """P1: only a group the bot sits in, and never one that has a leader (an admin reassigns)."""
     name = call.rest.strip()
-    group = bind_group(call.session, name, name, call.leader.id, call.at)
+    result = bind_room(call.session, name, call.leader.id, call.at)
+    if result.outcome is BindOutcome.UNKNOWN:
+        return texts.BIND_UNKNOWN.format(name=name)
+    if result.outcome is BindOutcome.AMBIGUOUS:
+        return texts.BIND_AMBIGUOUS.format(count=len(result.rooms), name=name, rooms=rooms_text(result.rooms))
+    group = result.group
+    if result.outcome is BindOutcome.TAKEN:
+        return texts.BIND_TAKEN.format(group=group.name)
+    if result.outcome is BindOutcome.ALREADY_YOURS:
+        return texts.BOUND_ALREADY.format(group=group.name)
     call.outbox.enqueue(call.session, OutgoingText(group.chat_id, texts.GREETING), kind="greeting",
                         dedupe_key=f"greet:{group.id}")
     return [OutgoingText(call.msg.sender, texts.BOUND.format(group=group.name), is_group=False)]

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
-from bot.events import IncomingMessage, OutgoingText, SendResult
+from bot.events import OutgoingText, SendResult
+from bot.transports.edge import RejectedMessage, clean_message
 from bot.transports.pictures import save_image
 from storage.lookup import first_bound_group
 
@@ -63,8 +64,13 @@ def _control(line: str, state: dict, stdout: TextIO) -> bool:
 
 
 def _send(app: App, state: dict, text: str, n: int, stdout: TextIO, image_dir: Path) -> None:
-    msg = IncomingMessage("console", f"console-{datetime.now().timestamp()}-{n}", state["chat"], state["user"],
-                          state["name"], text, app.ctx.now(), state["chat"])
+    try:
+        msg = clean_message("console", message_id=f"console-{datetime.now().timestamp()}-{n}", chat=state["chat"],
+                            sender=state["user"], sender_name=state["name"], text=text, sent_at=app.ctx.now(),
+                            chat_name=state["chat"])
+    except RejectedMessage as exc:
+        stdout.write(f"  (not sent: {exc})\n")
+        return
     for out in app.feed(msg):
         deliver(app, out, stdout, image_dir)
 

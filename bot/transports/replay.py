@@ -1,7 +1,20 @@
 """Replay: a recorded conversation (JSONL) fed through the same App the live bot uses.
 
-One object a line: {"id", "time", "chat", "from", "name", "text"}; chat absent or null is a
-private message to the bot. A bad line is reported with its number and skipped.
+One JSON object a line, the record format of bot/transports/edge.py:
+
+    {"id": "m1", "time": "2026-11-25T10:00:00+08:00", "chat": "阳光小区3期团购群",
+     "from": "wxid_wang", "name": "王姐", "text": "#接龙 …"}
+
+`chat` absent or null is a private message to the bot. Ids, names and the text must be
+strings; `time` is ISO 8601 with a time of day (without a zone: the platform's). A recorded
+native 接龙 (appmsg type 53, whose XML names each entry's author) says so explicitly with
+`"native": true` and carries its XML in `"raw"`; only then are the authors in the XML trusted.
+XML in `text` is what a member typed, and every new line in it belongs to the sender (P3).
+Optional `"account"` is the bot account that received it, `"mentions"` the user ids @-ed.
+
+A bad line is reported with its number and the reason and skipped, and so is a line whose
+id was logged before with a different text (the first one stands); the same id with the same
+text is a redelivery and changes nothing.
 """
 
 from __future__ import annotations
@@ -9,11 +22,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.app import App
 from bot.context import SettableClock
 from bot.events import IncomingMessage, OutgoingText, SendResult
+from bot.transports.edge import RejectedMessage, message_from_record
+from storage.log import logged_text
 
 PLATFORM = "replay"
 
@@ -33,25 +47,12 @@ def message_from_json(line: str, tz) -> IncomingMessage:
         data = json.loads(line)
     except json.JSONDecodeError as exc:
         raise ReplayLineError(f"not JSON: {exc.msg}") from None
-    if not isinstance(data, dict):
-        raise ReplayLineError("not a JSON object")
-    for key in ("id", "time", "from", "text"):
-        if key not in data or data[key] in (None, ""):
-            raise ReplayLineError(f"missing {key!r}")
-    if not isinstance(data["text"], str):
-        raise ReplayLineError("'text' must be a string")
+    except RecursionError:
+        raise ReplayLineError("not JSON: nested too deeply") from None
     try:
-        sent_at = datetime.fromisoformat(str(data["time"]))
-    except ValueError:
-        raise ReplayLineError(f"bad time {data['time']!r}") from None
-    if sent_at.tzinfo is None:
-        sent_at = sent_at.replace(tzinfo=tz)
-    chat = data.get("chat")
-    return IncomingMessage(
-        platform=PLATFORM, message_id=str(data["id"]), chat=str(chat) if chat else None,
-        sender=str(data["from"]), sender_name=str(data.get("name") or data["from"]), text=data["text"],
-        sent_at=sent_at, chat_name=str(chat) if chat else None,
-    )
+        return message_from_record(PLATFORM, data, tz)
+    except RejectedMessage as exc:
+        raise ReplayLineError(str(exc)) from None
 
 
 def replay_lines(app: App, clock: SettableClock, lines: Iterable[str], result: ReplayResult,
@@ -62,6 +63,7 @@ def replay_lines(app: App, clock: SettableClock, lines: Iterable[str], result: R
             continue
         try:
             msg = message_from_json(line, app.ctx.tz)
+            _check_not_changed(app, msg)
         except ReplayLineError as exc:
             result.skipped += 1
             if on_error:
@@ -72,3 +74,12 @@ def replay_lines(app: App, clock: SettableClock, lines: Iterable[str], result: R
         for out in app.feed(msg):
             app.report(out, SendResult.sent())  # a replay "sends" by printing
             yield out
+
+
+def _check_not_changed(app: App, msg: IncomingMessage) -> None:
+    """U3: an id seen before stands for the message logged under it; another text under the
+    same id is an error in the file, not a redelivery."""
+    with app.ctx.sessions() as session:
+        before = logged_text(session, msg.platform, msg.message_id)
+    if before is not None and before != msg.text:
+        raise ReplayLineError(f"duplicate id {msg.message_id!r} with a different text: the first one stands")

@@ -31,11 +31,16 @@ from bot import logs
 from bot.app import App
 from bot.events import Capabilities, IncomingMessage, OutgoingText, SendResult
 from bot.transports import TransportError, strip_mentions
+from bot.transports.edge import RejectedMessage, clean_message
 
 log = logging.getLogger(__name__)
 FLUSH_EVERY_SECONDS = 3.0
 RECONNECT_SECONDS = (1, 2, 5, 10, 30)  # after a lost stream; the last one repeats
 QR_PAGE = "https://wechaty.js.org/qrcode/"
+
+
+class RoomNotKnownYet(RuntimeError):
+    """A group post addressed to a set-up name whose room id the bot has not learned yet."""
 
 
 def import_wechaty():
@@ -240,6 +245,9 @@ class WechatyTransport:
             if msg.is_self():
                 return
             incoming = await self.to_incoming(msg, message_type)
+        except RejectedMessage as exc:
+            log.warning("skipped message %s: %s", getattr(msg, "message_id", "?"), exc)
+            return
         except Exception:  # noqa: BLE001 - one odd message must not stop the bot
             log.exception("could not read message %s", getattr(msg, "message_id", "?"))
             return
@@ -268,8 +276,9 @@ class WechatyTransport:
         sent_at = msg.date()
         if sent_at.tzinfo is None:
             sent_at = sent_at.replace(tzinfo=UTC)
-        return IncomingMessage(
-            platform="wechaty", message_id=msg.message_id, chat=chat, sender=talker.contact_id,
+        # Never native_chain: this path cannot tell a real native 接龙 from XML a member typed (P3).
+        return clean_message(
+            "wechaty", message_id=msg.message_id, chat=chat, sender=talker.contact_id,
             sender_name=talker.name, text=text, sent_at=sent_at, chat_name=chat_name, account=self.account,
             mentions=mentions,
         )
@@ -283,6 +292,8 @@ class WechatyTransport:
                 result = SendResult.sent()
             except TransportError as exc:
                 result = SendResult.failed(str(exc))
+            except RoomNotKnownYet as exc:
+                result = SendResult.retry(str(exc))
             except Exception as exc:  # noqa: BLE001 - a failed send is kept for a retry, the rest still go
                 log.exception("could not send to %s", out.to)
                 result = SendResult.retry(f"{exc.__class__.__name__}: {exc}")
@@ -297,13 +308,11 @@ class WechatyTransport:
             self.on_sent(out)
 
     async def _conversation_id(self, out: OutgoingText) -> str:
-        if not out.is_group or "@" in out.to:
+        if not out.is_group or out.to.endswith("@chatroom"):
             return out.to
-        # A group known by its name (set-up files name groups): find the room by topic.
-        room = await self.bot.Room.find(out.to)
-        if room is None:
-            raise TransportError(f"no room named {out.to!r}")
-        return room.room_id
+        # Never look a room up by topic: another room can carry the same one (P2). A group the
+        # set-up names learns its room id when it first speaks, and its queued posts follow.
+        raise RoomNotKnownYet(f"the room id of {out.to!r} is not known yet: it is learned when the group speaks")
 
     async def _flush_loop(self, stop: asyncio.Event) -> None:
         await self.ready.wait()

@@ -16,13 +16,13 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot import broadcasts
+from bot import broadcasts, texts
 from bot.app import App
 from bot.context import AppContext, Settings
 from storage.db import open_db
@@ -34,11 +34,13 @@ from tests.conftest import TZ, demo_setup_text
 ROOT = Path(__file__).resolve().parents[2]
 E2E = ROOT / "e2e"
 ROOM = "room1@chatroom"
+IMPOSTOR = "evil@chatroom"  # another room with the same topic, listed first (A9)
 WORLD = {
     "bot": {"id": "wxid_bot", "name": "团购小助手"},
     "contacts": [{"id": "wxid_lijie", "name": "李姐"}, {"id": "wxid_wang", "name": "王姐"},
-                 {"id": "wxid_zhang", "name": "张叔"}],
-    "rooms": [{"id": ROOM, "topic": "阳光小区3期团购群", "members": ["wxid_lijie", "wxid_wang", "wxid_zhang"]}],
+                 {"id": "wxid_zhang", "name": "张叔"}, {"id": "wxid_evil", "name": "路人"}],
+    "rooms": [{"id": IMPOSTOR, "topic": "阳光小区3期团购群", "members": ["wxid_evil"]},
+              {"id": ROOM, "topic": "阳光小区3期团购群", "members": ["wxid_lijie", "wxid_wang", "wxid_zhang"]}],
 }
 CHAIN_1 = "#接龙\n周三水果团\n1. 3栋502 王姐 西瓜2个 阳光玫瑰一串"
 CHAIN_2 = CHAIN_1 + "\n2. 5栋1201 张叔 砂糖橘1箱 西瓜1个"
@@ -170,7 +172,9 @@ def world(tmp_path):
         "2026-11-25T22:00:00", "2099-12-31T22:00:00")
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(setup))
-    app = App(AppContext(sessions, lambda: datetime.now(TZ), Settings(bot_id="wxid_bot")))
+    # Posts and replies to one room share its pacing: 2 s between messages keeps the test short.
+    settings = Settings(bot_id="wxid_bot", group_min_interval=timedelta(seconds=2))
+    app = App(AppContext(sessions, lambda: datetime.now(TZ), settings))
     bot = Bot(app, f"127.0.0.1:{port}", token, str(tmp_path / "cache"))
     try:
         bot.wait_logged_in()
@@ -194,6 +198,7 @@ def _wait_until(check, timeout: float = 20.0) -> None:
 
 
 def test_chain_in_room_totals_in_private_and_a_post_in_the_room(world) -> None:
+    """And A9/P2: a room with the same topic is not the group (see the helper)."""
     gateway, bot, app, sessions = world
     gateway.say("wxid_wang", ROOM, CHAIN_1)
     gateway.say("wxid_zhang", ROOM, CHAIN_2)
@@ -212,10 +217,30 @@ def test_chain_in_room_totals_in_private_and_a_post_in_the_room(world) -> None:
     # A scheduled post: queued the way the scheduler's job does, delivered by the flush loop.
     with app.ctx.sessions.begin() as session:
         campaign = session.get(Campaign, "fruit-1125")
-        group = group_for_chat(session, "阳光小区3期团购群")
+        group = group_for_chat(session, ROOM)  # learned from the room's first message
         assert broadcasts.run_post(app.ctx, session, app.outbox, campaign, group, "reminder", datetime.now(TZ))
     post = gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] == ROOM and "截单" in e["text"])
     assert "目前2单" in post["text"]
+    _an_impostor_room_is_not_the_leaders_group(gateway, sessions)
+
+
+def _an_impostor_room_is_not_the_leaders_group(gateway, sessions) -> None:
+    """A9/P2, in the same world (wechaty 0.10.7 cannot start twice in one process): the group
+    learned its room id from its first message; another room with the same topic, listed first
+    by the gateway, counts nothing, its leader is told once, and 截单's final list goes to the
+    real room."""
+    gateway.say("wxid_evil", IMPOSTOR, CHAIN_1 + "\n2. 1栋101 路人 阳光玫瑰3串")
+    warning = gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] == "wxid_lijie")
+    assert warning["text"] == texts.ROOM_LOOKALIKE.format(name="阳光小区3期团购群", room=IMPOSTOR)
+    gateway.say("wxid_evil", IMPOSTOR, CHAIN_1 + "\n2. 1栋101 路人 阳光玫瑰3串\n3. 2栋1 路人甲 西瓜5个")
+    gateway.say("wxid_lijie", "wxid_bot", "截单")
+    final = gateway.wait_for(lambda e: e.get("event") == "sent" and e["to"] != "wxid_lijie" and "最终名单" in e["text"])
+    assert final["to"] == ROOM
+    assert "张叔" in final["text"] and "路人" not in final["text"]
+    assert [e for e in gateway.sent if e["to"] == IMPOSTOR] == []
+    assert [e["text"] for e in gateway.sent if e["to"] == "wxid_lijie"].count(warning["text"]) == 1
+    with sessions() as session:
+        assert session.scalar(select(func.count(EntryRow.id)).where(EntryRow.author_id == "wxid_evil")) == 0
 
 
 def test_a_lost_gateway_is_reconnected(tmp_path) -> None:

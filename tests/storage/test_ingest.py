@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from parsers.model import Item, Unmatched
 from storage.chains import reset_projection
 from storage.log import record_message
-from storage.lookup import bind_group, campaign_for_group, catalog_of, group_for_chat
+from storage.lookup import campaign_for_group, catalog_of, group_for_chat, groups_running
 from storage.models import Campaign, Chain, EntryEvent, EntryRow, Group, MessageLog, OrderItem
 from storage.orders import cancel_entry, update_entry
 from storage.reports import product_totals
@@ -68,15 +68,11 @@ def test_a_redelivered_chain_copy_changes_nothing(feed, db):
 # --- groups and campaigns ------------------------------------------------------------------------
 
 
-def test_group_for_chat_matches_room_id_or_name(db):
+def test_group_for_chat_matches_its_chat_id_only(db):
+    """P2: a topic never identifies a group (storage.rooms learns room ids: see test_rooms)."""
     with db.begin() as session:
         assert group_for_chat(session, GROUP).name == GROUP
-        assert group_for_chat(session, "999@chatroom", GROUP).name == GROUP
-        assert group_for_chat(session, "999@chatroom", "别的群") is None
-        bound = bind_group(session, "777@chatroom", "新群", LEADER, at(9))
-        assert (bound.chat_id, bound.leader_id, bound.bound_at) == ("777@chatroom", LEADER, at(9))
-        rebound = bind_group(session, "777@chatroom", "新群", "wxid_zhou", at(10))
-        assert rebound.id == bound.id and rebound.leader_id == "wxid_zhou"
+        assert group_for_chat(session, "999@chatroom") is None
 
 
 OVERLAP = SETUP + """
@@ -112,6 +108,16 @@ def test_campaign_for_group(sessions, when, expected):
     with sessions() as session:
         campaign = campaign_for_group(session, group_for_chat(session, GROUP), when)
         assert (campaign.id if campaign else None) == expected
+
+
+def test_groups_running_keeps_the_groups_a_campaign_runs_in(sessions):
+    """P4: a leader's 开团/截单/到货 reach only the groups the campaign runs in."""
+    load(sessions, OVERLAP)
+    with sessions() as session:
+        li, zhou = group_for_chat(session, GROUP).id, group_for_chat(session, "翠苑二区邻里群").id
+        assert groups_running(session, session.get(Campaign, "other-group"), [li, zhou]) == [zhou]
+        assert groups_running(session, session.get(Campaign, "other-group"), [li]) == []
+        assert groups_running(session, session.get(Campaign, "veg-1124"), [li, zhou]) == [li, zhou]
 
 
 def test_catalog_of_lists_products_in_file_order(db):

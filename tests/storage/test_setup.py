@@ -116,13 +116,29 @@ def test_loading_again_changes_nothing_and_edits_update_in_place(sessions):
 
 
 def test_a_group_known_by_its_room_id_is_matched_by_name(sessions):
+    """A room already bound (its id known) that the set-up then names by its topic."""
     with sessions.begin() as session:
-        session.add(Group(chat_id="123@chatroom", name="阳光小区3期团购群"))
+        session.add(Group(chat_id="123@chatroom", name="阳光小区3期团购群", room_known=True))
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(SETUP))
     with sessions() as session:
         groups = session.scalars(select(Group).where(Group.name == "阳光小区3期团购群")).all()
-        assert [(g.chat_id, g.leader_id) for g in groups] == [("123@chatroom", "wxid_li")]
+        assert [(g.chat_id, g.leader_id, g.setup_name) for g in groups] == [
+            ("123@chatroom", "wxid_li", "阳光小区3期团购群")]
+
+
+def test_a_renamed_group_stays_the_set_ups_group_on_reload(sessions):
+    """D4: a reload after the room was renamed finds the group by the name the set-up gave it."""
+    with sessions.begin() as session:
+        apply_setup(session, load_setup_text(SETUP))
+    with sessions.begin() as session:
+        group = session.scalar(select(Group).where(Group.setup_name == "阳光小区3期团购群"))
+        group.chat_id, group.name, group.room_known = "123@chatroom", "阳光小区3期团购群🍉", True
+    with sessions.begin() as session:
+        apply_setup(session, load_setup_text(SETUP))
+    with sessions() as session:
+        assert [(g.chat_id, g.name, g.leader_id) for g in session.scalars(select(Group).order_by(Group.id))
+                if g.leader_id == "wxid_li"] == [("123@chatroom", "阳光小区3期团购群🍉", "wxid_li")]
 
 
 ERRORS = {
