@@ -123,9 +123,10 @@ class _Checkpointer:
 _checkpointer = _Checkpointer()
 
 
-def upgrade(target: Engine | str | None = None) -> None:
-    """Apply every migration (alembic, `upgrade head`): on an engine, or on a database URL
-    (None: the default, see `database_url`). Safe to run again: applied ones are skipped."""
+def upgrade(target: Engine | str | None = None, revision: str = "head") -> None:
+    """Apply every migration up to `revision` (alembic, `upgrade head`): on an engine, or on a
+    database URL (None: the default, see `database_url`). Safe to run again: applied ones are
+    skipped."""
     import logging
 
     # Before importing alembic: its plugins log at INFO on import.
@@ -139,13 +140,27 @@ def upgrade(target: Engine | str | None = None) -> None:
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
     try:
-        with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Several processes may open a fresh database at once: one migrates, the
-                # others wait for it and then find nothing left to do.
-                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7310514)")
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        with engine.connect() as connection:
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                # A batch migration on SQLite rebuilds a table (copy, drop, rename): with
+                # foreign keys enforced, dropping a table other rows point at fails. They are
+                # checked once the migration is done instead (the pragma is a no-op inside a
+                # transaction, so it is set before one begins).
+                connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+                connection.commit()
+            with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Several processes may open a fresh database at once: one migrates, the
+                    # others wait for it and then find nothing left to do.
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7310514)")
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                if sqlite and (broken := connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()):
+                    raise RuntimeError(f"the migration left rows pointing nowhere: {broken[:5]}")
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                connection.commit()
     finally:
         if engine is not target:
             engine.dispose()

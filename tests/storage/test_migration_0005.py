@@ -6,14 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-import storage
-from storage.db import make_engine, open_db
+from storage.db import make_engine, open_db, upgrade
 from storage.models import EntryRow, OrderCounter
 from tests.storage.helpers import GROUP, Feed, at, line
 
@@ -21,11 +17,7 @@ D = Decimal
 
 
 def _migrate(engine, revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(Path(storage.__file__).parent / "migrations"))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    upgrade(engine, revision)
 
 
 def _utc(value: datetime) -> datetime:

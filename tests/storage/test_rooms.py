@@ -169,19 +169,9 @@ def test_an_admin_reassigns_a_group(db) -> None:
 
 def test_migration_0006_keeps_existing_groups(db_url) -> None:
     """Groups bound by room id before 0006 know their room; groups named by the set-up learn it."""
-    from pathlib import Path
-
-    from alembic import command
-    from alembic.config import Config
-
-    import storage
-
     engine = create_engine(db_url)
-    config = Config()
-    config.set_main_option("script_location", str(Path(storage.__file__).parent / "migrations"))
+    upgrade(engine, "0004")
     with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
         conn.execute(text("INSERT INTO groups (chat_id, name, greeted) VALUES "
                           "('阳光小区3期团购群', '阳光小区3期团购群', false), ('777@chatroom', '新群', false)"))
     upgrade(engine)
