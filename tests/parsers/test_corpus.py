@@ -5,6 +5,7 @@ reads them. `python scripts/eval_parse.py --wrong` lists every entry that is not
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "eval_parse.py"
 def evaluation():
     spec = importlib.util.spec_from_file_location("eval_parse", SCRIPT)
     module = importlib.util.module_from_spec(spec)
+    sys.modules["eval_parse"] = module  # its dataclasses look themselves up there
     spec.loader.exec_module(module)
     results = module.evaluate()
     return module, results
