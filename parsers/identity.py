@@ -14,6 +14,7 @@ ADDRESS_PATTERNS: tuple[tuple[str, str], ...] = (
     ("place-building", r"(?<![^\s\-—,，、])[\u4e00-\u9fff]{1,3}\d{1,3}\s?(?:栋|幢|号楼)(?:\s?\d{1,2}\s?单元)?"),
     ("building", r"\d{1,3}\s?(?:栋|幢|号楼)(?:\s?\d{1,2}\s?单元)?"),
     ("gate", r"\d{1,2}\s?号门"),
+    ("floor", r"(?<![\d.])\d{1,2}\s?(?:楼|层)(?![下上道梯])"),
     ("room", r"(?<!\d)\d{3,4}\s?室"),
     ("area", r"(?<![A-Za-z])[A-Za-z]\s?区(?:[东西南北]门)?"),
     ("area-code", r"(?<![A-Za-z0-9])[A-WYZ]\d{1,2}(?![0-9A-Za-z])"),  # not X2: that is "×2"

@@ -24,12 +24,13 @@ class of its entries), then the chain text. An entry line is labelled after "⇒
 "|". A label is ";"-separated: `NAME QTY` (a catalog name, alias or sku; the quantity in the
 product's unit, default 1), `-NAME [QTY]` (a cancel naming that product, all of it without a
 quantity), `cancel` (the whole line cancels), `flag` (a careful leader would ask), `nothing`,
-`#class` (this entry's class).
+`#class` (this entry's class, anywhere in the label).
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -130,8 +131,6 @@ def _seq_prefix(text: str) -> tuple[int, str] | None:
 
 
 def _seq_of(body: str, path: Path) -> int:
-    import re
-
     m = re.match(r"\s*[(（]?(\d+)", body.replace("．", ".").translate(str.maketrans("０１２３４５６７８９", "0123456789")))
     if m is None:
         raise CorpusError(f"{path.name}: a label on a line without an index: {body!r}")
@@ -140,6 +139,9 @@ def _seq_of(body: str, path: Path) -> int:
 
 def _label(seq: int, text: str, cls: str, line: str, path: Path) -> Label:
     label = Label(seq, cls, Counter(), line=line)
+    for tag in re.findall(r"#(\S+)", text):
+        label.cls = tag
+    text = re.sub(r"#\S+", "", text)
     for part in (p.strip() for p in text.split(";")):
         if not part or part == "nothing":
             continue
@@ -147,8 +149,6 @@ def _label(seq: int, text: str, cls: str, line: str, path: Path) -> Label:
             label.flag = True
         elif part == "cancel":
             label.cancel = True
-        elif part.startswith("#"):
-            label.cls = part[1:]
         else:
             negative = part.startswith("-")
             name, _, qty = part.lstrip("-").rpartition(" ") if " " in part else (part.lstrip("-"), "", "")
