@@ -82,6 +82,7 @@ class _Tok:
     used: bool = False
     spec: bool = False  # an amount that is a pack size (5L, 30枚装)
     plain: bool = False  # a time, money or a code: never a product, never a name
+    nickname: bool = False  # a first word with its own digits ("小雨123"): a name, no product
     dropped: bool = False  # a product that is not counted (a code conflict, a merge)
 
 
@@ -318,8 +319,8 @@ def _bare_split(word: str, start: int, is_first: bool, ctx: EntryContext, names)
         return [(start, word)]
     if is_first and hits[-1][1] == len(word) and len(hits) == 1:
         head = word[: hits[0][0]]
-        if head and ctx.matcher.match(head).product is None and not _holds_product(head, ctx):
-            return [(start, word)]
+        if head and not _holds_product(head, ctx):
+            return [(start, _Nickname(word))]
     out: list[tuple[int, str | QtyToken]] = []
     pos = 0
     for a, b in hits:
@@ -338,15 +339,25 @@ def _cleaned_part(word: str, a: int, b: int, start: int) -> list[tuple[int, str]
     return [(start + a + part.find(clean), clean)] if clean else []
 
 
+class _Nickname(str):
+    """A word known to be a member's name."""
+
+
 def _holds_product(word: str, ctx: EntryContext) -> bool:
+    if not ctx.matcher.could_start(word):
+        return False
     match = ctx.matcher.match(word)
-    return match.product is not None or (len(word) >= 3 and bool(_split_word(_Tok(0, len(word), word), ctx)[0].product))
+    if match.product is not None:
+        return True
+    return len(word) >= 3 and any(t.product is not None for t in _split_word(_Tok(0, len(word), word), ctx))
 
 
 def _code_split(part, start: int, ctx: EntryContext, explained) -> list[_Tok]:
     """"3号x1" → the header's third product; "k🐮" → the header's K dish; the rest stays a word."""
     if isinstance(part, QtyToken):
         return [_Tok(part.start, part.end, str(part.qty).removesuffix(".0"), qty=part)]
+    if isinstance(part, _Nickname):
+        return [_Tok(start, start + len(part), str(part), nickname=True)]
     word = part
     m = HAO_RE.search(word)
     if m and any(s <= start + m.start() < e for s, e in explained):
@@ -410,7 +421,7 @@ def _identify(tokens: list[_Tok], entry: Entry, ctx: EntryContext) -> list[_Tok]
     out: list[_Tok] = []
     first_word = True
     for tok in tokens:
-        if tok.qty is not None or tok.mark is not None or tok.code is not None or tok.plain:
+        if tok.qty is not None or tok.mark is not None or tok.code is not None or tok.plain or tok.nickname:
             out.append(tok)
             if tok.code is not None:
                 first_word = False
@@ -492,6 +503,8 @@ def _split_word(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
 
 
 def _split_into_products(tok: _Tok, ctx: EntryContext) -> list[_Tok]:
+    if not ctx.matcher.could_start(tok.text):
+        return [tok]
     pieces = cut(tok.text)
     out: list[_Tok] = []
     i, pos, rest_start = 0, 0, 0

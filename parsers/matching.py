@@ -137,7 +137,7 @@ class ProductMatcher:
 
     def could_start(self, piece: str) -> bool:
         """Could a product name begin in this piece? (Shares a character or a reading.)"""
-        return any(self._starts_with(ch) for ch in fold_key(piece))
+        return any(self._starts_with(ch) for ch in piece.lower())
 
     def _starts_with(self, ch: str) -> bool:
         known = self._starters.get(ch)
@@ -150,17 +150,22 @@ class ProductMatcher:
         return self._by_index.get(number.lstrip("0") or "0")
 
     def match(self, word: str) -> Match:
+        cached = self._cache.get(word)  # the word as written: most words recur as written
+        if cached is not None:
+            return cached
         key = fold_key(word)
         cached = self._cache.get(key)
         if cached is None:
             cached = self._match_key(key) if key else Match(None, 0.0, "空")
-            if len(self._cache) < 100_000:
-                self._cache[key] = cached
+        if len(self._cache) < 200_000:
+            self._cache[key] = self._cache[word] = cached
         return cached
 
     # --- tiers ---------------------------------------------------------------------------
 
     def _match_key(self, key: str) -> Match:
+        if not any(self._starts_with(ch) for ch in key):
+            return Match(None, 0.0, f"本团没有“{key}”")  # no character or sound of any name
         candidates = self._candidates(key)
         for tier in (self._exact, self._contained, self._same_sound, self._abbreviation, self._fuzzy):
             found = tier(key, candidates)

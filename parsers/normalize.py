@@ -33,8 +33,11 @@ def normalize_line(text: str) -> str:
     return _WECHAT_EMOJI.sub(" ", _ODD_SPACES.sub(" ", text))
 
 
+_CIRCLED_RE = re.compile("[\u2460-\u2473]")
+
+
 def _has_circled(text: str) -> bool:
-    return any("\u2460" <= ch <= "\u2473" for ch in text)
+    return _CIRCLED_RE.search(text) is not None
 
 
 @lru_cache(maxsize=1)
@@ -55,6 +58,7 @@ def to_simplified(text: str) -> str:
 _KEY_DROP = re.compile(r"[^0-9a-z\u4e00-\u9fff]+")
 
 
+@lru_cache(maxsize=65536)
 def fold_key(text: str) -> str:
     """A comparison key: simplified, lower-case, only letters, digits and CJK characters."""
     return _KEY_DROP.sub("", to_simplified(normalize_line(text)).lower())
