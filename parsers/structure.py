@@ -12,7 +12,8 @@ from parsers.normalize import fold_key, normalize_line
 
 # Markers a chain starts with, as WeChat writes them (and as leaders type them).
 CHAIN_MARKERS: tuple[str, ...] = ("#接龙", "#接龍", "#Group Note", "#group note", "#开团", "#開團", "#团购", "#團購")
-_MARKER_RE = re.compile("|".join(re.escape(m) for m in CHAIN_MARKERS), re.IGNORECASE)
+# Lines are normalised before they are searched (團 → 团), so the markers are too.
+_MARKER_RE = re.compile("|".join(re.escape(normalize_line(m)) for m in CHAIN_MARKERS), re.IGNORECASE)
 # "wxid_abc123:" on a line of its own: how raw group messages name their sender.
 SENDER_PREFIX_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_\-]{2,63}|\d{5,20}@chatroom):\s*$")
 # An index at the start of a line: 1. 1、 1) (1) 1 — full-width forms are already folded. Up

@@ -74,7 +74,7 @@ def spellings_for(name: str, synonyms: Iterable[Iterable[str]] = SYNONYMS,
                 out.extend(base.replace(word, other) for other in group if other != word)
         for words, varieties in kinds:
             if any(v in base for v in varieties):
-                out.extend(w for w in words if w not in base)
+                out.extend(w for w in words if w != base)
     return [s for s in dict.fromkeys(out) if s and s != name]
 
 
