@@ -226,12 +226,13 @@ def _parse(text: str, parser: ChainParser, *, native: bool) -> ParsedMessage:
 
 
 def _read_entry(raw: str, seq: int, ctx: EntryContext) -> Entry:
+    """An entry line as split_chain gives it (already normalised)."""
     if len(raw) > MAX_ENTRY_CHARS:
         entry = Entry(seq=seq, raw=raw[:MAX_ENTRY_CHARS])
         entry.note = "这一行太长，没有读取商品"
         entry.flags.append(Flag(FlagKind.UNREAD, raw[:40], str(len(raw))))
         return entry
-    return parse_entry(raw, seq, ctx)
+    return parse_entry(raw, seq, ctx, normalized=True)
 
 
 def _copy_with_seq(entry: Entry, seq: int) -> Entry:
@@ -268,7 +269,7 @@ def _not_a_chain(body: str, ctx: EntryContext, warnings: list[str], sender, prod
     text = re.sub(r"@\S{1,30}\s", " ", text + " ").strip()
     if QUESTION_RE.search(text) or not (ORDER_INTENT_RE.search(text) or find_quantities(mask_non_quantities(text))):
         return parsed  # "西瓜甜吗？" mentions a product but orders nothing
-    entry = parse_entry(text, 0, ctx)
+    entry = parse_entry(text, 0, ctx, normalized=True)
     if entry.items or entry.unmatched:
         parsed.order = entry.items
         parsed.order_unmatched = entry.unmatched

@@ -46,7 +46,13 @@ class MarkHit:
     mark: Mark
 
 
+# The first characters of every mark: a line without any has no mark (most lines).
+_MARK_CHARS = frozenset("（(已取不删作退撤划改换→-=再多还少减照保")
+
+
 def find_marks(text: str) -> list[MarkHit]:
+    if _MARK_CHARS.isdisjoint(text):
+        return []
     return [MarkHit(m.start(), m.end(), MARKS[int(m.lastgroup[1:])][0]) for m in _MARK_RE.finditer(text)]
 
 
@@ -169,6 +175,10 @@ class Resolver:
             self.pending, self.pending_amount = step.mark, amount
 
     def _cancel_mark(self, step: Step, amount: Amount | None, product_next: bool) -> None:
+        if amount is not None and not amount.qty > 0:  # "取消0个": nothing to cancel; asked
+            self.out.flags.append((FlagKind.IMPLAUSIBLE_QUANTITY, f"{step.text}{amount.text}"))
+            self.subject = None
+            return
         if amount is not None and not product_next:  # "牛奶两箱 取消一箱", "取消1盒"
             target = self.subject or self._single()
             if target is None:
@@ -178,9 +188,7 @@ class Resolver:
             if qty is None:
                 self.out.flags.append((FlagKind.UNCLEAR_CORRECTION, step.text))
             elif target in self.out.ordered and target.explicit and target.qty is not None:
-                target.qty -= qty
-                if target.qty <= 0:
-                    self._withdraw(target)
+                self._cut(target, qty, step.text)
             else:
                 self._forget(target)
                 self.out.cancelled.append(CancelItem(step.text, target.product.sku, target.product.name, qty,
@@ -207,16 +215,28 @@ class Resolver:
             return
         if target not in self.out.ordered:
             self.out.ordered.append(target)
-        base = target.qty if target.qty is not None else (0.0 if mark is Mark.CHANGE else 1.0)
-        if mark is Mark.CHANGE:
-            target.qty = qty
-        elif mark is Mark.ADD:
-            target.qty = base + qty
-        else:
-            target.qty = base - qty
-        target.explicit = True
-        if target.qty <= 0:
+        base = target.qty if target.qty is not None else 1.0
+        if mark is Mark.CHANGE and qty <= 0:  # "改成0个": none of it
+            target.qty, target.explicit = None, False
             self._withdraw(target)
+            return
+        if mark is Mark.REDUCE:
+            target.explicit, target.qty = True, base
+            self._cut(target, qty, amount.text)
+            return
+        target.qty = qty if mark is Mark.CHANGE else base + qty
+        target.explicit = True
+
+    def _cut(self, item: Ordered, qty: float, text: str) -> None:
+        """Take an amount off what the line ordered: all of it withdraws it; more than all of
+        it is asked about (the member may mean another line's order)."""
+        if qty > item.qty:
+            self.out.flags.append((FlagKind.UNCLEAR_CORRECTION, text))
+            return
+        item.qty -= qty
+        if item.qty <= 0:
+            item.qty = None if item.qty < 0 else item.qty
+            self._withdraw(item)
 
     def _single(self) -> Ordered | None:
         if self.single is None:
@@ -224,11 +244,12 @@ class Resolver:
         return self._find(self.single) or Ordered(self.single, None, self.single.unit, "", 90.0, False)
 
     def _cancel_named(self, step: Step, qty: float | None) -> None:
+        if qty is not None and not qty > 0:
+            self.out.flags.append((FlagKind.IMPLAUSIBLE_QUANTITY, step.text))
+            return
         item = self._find(step.product)
         if item is not None and item.explicit and item.qty is not None and qty is not None:
-            item.qty -= qty
-            if item.qty <= 0:
-                self._withdraw(item)
+            self._cut(item, qty, step.text)
             return
         if item is not None:
             self._withdraw(item)
@@ -260,5 +281,5 @@ class Resolver:
 
     @staticmethod
     def _cancel_item(item: Ordered) -> CancelItem:
-        return CancelItem(item.text, item.product.sku, item.product.name, item.qty if item.explicit else None,
-                          item.product.unit)
+        qty = item.qty if item.explicit and item.qty is not None and item.qty > 0 else None
+        return CancelItem(item.text, item.product.sku, item.product.name, qty, item.product.unit)

@@ -23,7 +23,7 @@ from itertools import count
 
 from parsers.accounting import Ledger, implausible
 from parsers.corrections import Amount, Mark, Resolver, Step, find_marks
-from parsers.identity import find_address, is_variety_modifier
+from parsers.identity import find_addresses, is_variety_modifier
 from parsers.matching import NEAR_MISS, Match, ProductMatcher
 from parsers.model import Entry, FlagKind, Item, MissKind, Product, Unmatched
 from parsers.normalize import fold_key, normalize_line
@@ -68,7 +68,7 @@ _PART_AFTER = re.compile(r"^\s{0,2}(?:换|不要|少|多|加)")
 _EACH_RE = re.compile(r"各\s{0,1}$")
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Tok:
     start: int
     end: int
@@ -101,6 +101,8 @@ class EntryContext:
     # Names this context in caches for as long as the process lives (an id() may be reused).
     serial: int = field(init=False, default_factory=count().__next__, compare=False)
     by_unit: dict[str, tuple[Product, ...]] = field(init=False, default_factory=dict)
+    packs: dict[Product, tuple[tuple[float, str], ...]] = field(init=False, default_factory=dict)
+    numbers_in_names: re.Pattern | None = field(init=False, default=None)  # see _names_with_numbers
 
     def __post_init__(self) -> None:
         if self.matcher is not None:
@@ -109,6 +111,13 @@ class EntryContext:
         self.single = self.products[0] if len(self.products) == 1 else _the_meal(self.products)
         for product in self.products:
             self.by_unit[product.unit] = (*self.by_unit.get(product.unit, ()), product)
+            if packs := _pack_sizes(product):
+                self.packs[product] = packs
+        if self.matcher is not None and self.matcher.numbers_in_names():
+            numbers = self.matcher.numbers_in_names()
+            chinese = "".join(sorted(n for n in numbers if not n.isdigit()))
+            digits = r"\d+" if any(n.isdigit() for n in numbers) else ""
+            self.numbers_in_names = re.compile("|".join(x for x in (digits, f"[{chinese}]" if chinese else "") if x))
 
 
 # A lunch chain's set meal among its extras (套餐 beside 黑凉粉 and 小菜): a line naming only a
@@ -127,9 +136,11 @@ def _the_meal(products: tuple[Product, ...]) -> Product | None:
     return meal if meal.price > 0 and all(meal.price >= price * Decimal("1.5") for price in others) else None
 
 
-def parse_entry(raw: str, seq: int, ctx: EntryContext) -> Entry:
+def parse_entry(raw: str, seq: int, ctx: EntryContext, *, normalized: bool = False) -> Entry:
+    """Read one entry line. `normalized`: the caller already ran normalize_line on it (a chain's
+    lines are normalised once, when the chain's structure is read)."""
     entry = Entry(seq=seq, raw=raw.strip())
-    text = normalize_line(raw).strip()
+    text = (raw if normalized else normalize_line(raw)).strip()
     book = Ledger(text)
     masked = _take_paid(entry, book, text)
     marks = find_marks(masked)
@@ -142,7 +153,7 @@ def parse_entry(raw: str, seq: int, ctx: EntryContext) -> Entry:
     masked, doubtful = _take_suspects(book, masked)
     words = masked  # words keep their times and money ("18:00取" is a note); amounts do not
     masked, plain = _take_non_quantities(book, masked, ctx, doubtful)
-    minus_one = MINUS_ONE_RE.search(masked)
+    minus_one = MINUS_ONE_RE.search(masked) if "-" in masked else None
     if minus_one and not find_quantities(_blank(masked, minus_one.start(), minus_one.end())):
         book.explain(minus_one.start(), minus_one.end())
         masked = _blank(masked, minus_one.start(), minus_one.end())
@@ -156,6 +167,8 @@ def parse_entry(raw: str, seq: int, ctx: EntryContext) -> Entry:
 
 
 def _take_paid(entry: Entry, book: Ledger, text: str) -> str:
+    if "已" not in text:
+        return text
     for m in PAID_RE.finditer(text):
         entry.paid = True
         book.explain(m.start(), m.end())
@@ -164,14 +177,12 @@ def _take_paid(entry: Entry, book: Ledger, text: str) -> str:
 
 
 def _take_addresses(entry: Entry, book: Ledger, text: str, codes: frozenset[str]) -> str:
-    while True:
-        address = find_address(text, keep_codes=codes)
-        if address is None:
-            return text
+    for address in list(find_addresses(text, keep_codes=codes)):
         if entry.address is None:
             entry.address = address.group(0).strip()
         book.explain(address.start(), address.end())
         text = _blank(text, address.start(), address.end())
+    return text
 
 
 def _take_suspects(book: Ledger, text: str) -> tuple[str, list[tuple[int, int]]]:
@@ -253,17 +264,22 @@ def _tokens(text: str, words: str, book: Ledger, marks, ctx: EntryContext, plain
     return tokens
 
 
+_WORD_CHAR = re.compile(r"[^\s" + re.escape(STRIP_CHARS) + r",，、;；]")
+
+
 def _first_word_start(text: str) -> int:
-    m = re.search(r"[^\s" + re.escape(STRIP_CHARS) + r",，、;；]", text)
+    m = _WORD_CHAR.search(text)
     return m.start() if m else 0
 
 
 def _names_with_numbers(text: str, ctx: EntryContext) -> list[tuple[int, int]]:
     """Where a product's own name with a number in it stands on the line ("九节虾", "5L花生油",
     "农夫山泉550ml*24"): that number is the name's, not an amount."""
+    if ctx.numbers_in_names is None:
+        return []
     lower = text.lower()
     spans = []
-    for m in re.finditer(r"\d+|[一二两三四五六七八九十百]", lower):
+    for m in ctx.numbers_in_names.finditer(lower):
         for spelling, _product in ctx.matcher.numeric_spellings(m.group(0)):
             lo = max(0, m.end() - len(spelling))
             at = lower.find(spelling, lo, m.start() + len(spelling))
@@ -283,6 +299,9 @@ def _words(text: str, start: int, end: int, ctx: EntryContext, first: int, names
         if not word:
             continue
         word_start = start + at + piece.find(word)
+        if not _NEEDS_SPLIT.search(word) and not (ctx.numbering.letters and word[0].isascii()):
+            out.append(_Tok(word_start, word_start + len(word), word))  # no digits, codes, times
+            continue
         for part_start, part, is_plain in _plain_split(word, word_start, plain):
             if is_plain:
                 out.append(_Tok(part_start, part_start + len(part), part, plain=True, match=Match(None, 0.0)))
@@ -290,6 +309,11 @@ def _words(text: str, start: int, end: int, ctx: EntryContext, first: int, names
             for bare_start, bare in _bare_split(part, part_start, part_start == first, ctx, names):
                 out.extend(_code_split(bare, bare_start, ctx, names))
     return out
+
+
+# A word needs looking into only with digits (amounts, times, codes) or 号 / Chinese numerals
+# before 号 (product numbers); anything else is one word.
+_NEEDS_SPLIT = re.compile(r"[0-9号]")
 
 
 def _plain_split(word: str, start: int, plain) -> list[tuple[int, str, bool]]:
@@ -392,7 +416,7 @@ def _code_tok(text: str, start: int, ctx: EntryContext) -> _Tok:
 
 def _read(entry: Entry, tokens: list[_Tok], book: Ledger, ctx: EntryContext, doubtful) -> None:
     tokens = _identify(tokens, entry, ctx)
-    _absorb_pack_sizes(tokens, book)
+    _absorb_pack_sizes(tokens, book, ctx)
     _doubt(tokens, doubtful)
     _settle_codes(tokens, book)
     _attach_amounts(entry, tokens, book, ctx)
@@ -571,19 +595,21 @@ def _looks_like_product(tok: _Tok | None) -> bool:
 # --- pack sizes and codes ------------------------------------------------------------------
 
 
-def _absorb_pack_sizes(tokens: list[_Tok], book: Ledger) -> None:
+def _absorb_pack_sizes(tokens: list[_Tok], book: Ledger, ctx: EntryContext) -> None:
     """"5L花生油", "大米 10斤 1袋", "鸡蛋30枚装x1": a pack size beside its product is part of the
     name; so is a "*24" right after it."""
     for i, tok in enumerate(tokens):
         if tok.qty is None or tok.qty.kind not in ("unit", "times"):
             continue
-        neighbours = [t for t in (_prev(tokens, i), _next(tokens, i)) if t is not None and t.product is not None]
         followed_by_zhuang = book.text[tok.end:tok.end + 1] == "装"
+        after_spec = i > 0 and tokens[i - 1].spec and tok.qty.kind == "times" and tokens[i - 1].end == tok.start
+        if not (ctx.packs or followed_by_zhuang or after_spec or tok.qty.unit in _VOLUME_UNITS):
+            continue  # no product sold in packs, no 装, no litres: no pack size here
+        neighbours = [t for t in (_prev(tokens, i), _next(tokens, i)) if t is not None and t.product is not None]
         if not neighbours and not followed_by_zhuang:
             continue
         spec = (tok.qty.unit in _VOLUME_UNITS or followed_by_zhuang
-                or any(_is_pack_of(tok, t.product) for t in neighbours))
-        after_spec = i > 0 and tokens[i - 1].spec and tok.qty.kind == "times" and tokens[i - 1].end == tok.start
+                or any(_is_pack_of(tok, t.product, ctx) for t in neighbours))
         if (spec and tok.qty.kind == "unit") or after_spec:
             tok.spec = tok.used = True
             book.explain(tok.start, tok.end)
@@ -595,16 +621,22 @@ def _absorb_pack_sizes(tokens: list[_Tok], book: Ledger) -> None:
 _VOLUME_UNITS = PACK_UNITS - {"枚"}
 
 
-def _is_pack_of(tok: _Tok, product: Product) -> bool:
-    q = tok.qty
-    if product.unit == q.unit:
-        return False
+def _pack_sizes(product: Product) -> tuple[tuple[float, str], ...]:
+    """The pack sizes in a product's names ("东北大米10斤装" → (10, "10斤装"))."""
+    out = []
     for spelling in (product.name, *product.aliases):
         for spec in PACK_SPEC.finditer(spelling):
             number = re.match(r"\d+(?:\.\d+)?", spec.group(0))
-            if number and float(number.group(0)) == q.qty and q.unit in spec.group(0):
-                return True
-    return False
+            if number:
+                out.append((float(number.group(0)), spec.group(0)))
+    return tuple(out)
+
+
+def _is_pack_of(tok: _Tok, product: Product, ctx: EntryContext) -> bool:
+    q = tok.qty
+    if product.unit == q.unit:
+        return False
+    return any(number == q.qty and q.unit in spec for number, spec in ctx.packs.get(product, ()))
 
 
 def _doubt(tokens: list[_Tok], doubtful) -> None:

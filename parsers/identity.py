@@ -19,7 +19,9 @@ ADDRESS_PATTERNS: tuple[tuple[str, str], ...] = (
     ("area", r"(?<![A-Za-z])[A-Za-z]\s?区(?:[东西南北]门)?"),
     ("area-code", r"(?<![A-Za-z0-9])[A-WYZ]\d{1,2}(?![0-9A-Za-z])"),  # not X2: that is "×2"
 )
-_ADDRESS_RE = re.compile("|".join(f"(?:{p})" for _, p in ADDRESS_PATTERNS))
+# Every address starts with a digit, a Latin letter, or up to three characters before a digit
+# (云谷11栋): a look at that first skips most places of a line at once.
+_ADDRESS_RE = re.compile(r"(?=[\dA-Za-z]|[\u4e00-\u9fff]{1,3}\d)(?:" + "|".join(f"(?:{p})" for _, p in ADDRESS_PATTERNS) + ")")
 
 
 _AREA_CODE_RE = re.compile(ADDRESS_PATTERNS[-1][1])
@@ -28,11 +30,15 @@ _AREA_CODE_RE = re.compile(ADDRESS_PATTERNS[-1][1])
 def find_address(text: str, *, keep_codes: frozenset[str] = frozenset()) -> re.Match | None:
     """The first building/room-like span in the text, or None. An area code whose letter is
     one of the header's dish codes ("A1" where the header lists A: …) is an order, not a place."""
+    return next(find_addresses(text, keep_codes=keep_codes), None)
+
+
+def find_addresses(text: str, *, keep_codes: frozenset[str] = frozenset()):
+    """Every building/room-like span in the text, left to right (see find_address)."""
     for m in _ADDRESS_RE.finditer(text):
         if keep_codes and _AREA_CODE_RE.fullmatch(m.group(0)) and m.group(0)[0].upper() in keep_codes:
             continue
-        return m
-    return None
+        yield m
 
 
 def is_variety_modifier(prefix: str) -> bool:

@@ -125,6 +125,10 @@ class ProductMatcher:
         for number in _NUMBERS_IN_NAME.findall(plain):
             self._numeric[number].append((plain, product))
 
+    def numbers_in_names(self) -> list[str]:
+        """The numbers (digit runs, Chinese numerals) that occur in some name."""
+        return list(self._numeric)
+
     def numeric_spellings(self, number: str) -> list[tuple[str, Product]]:
         """Spellings (normalised, lower case) with this number in them ("5" → "5l花生油";
         "九" → "九节虾"): a number inside a product's name on a line is that name, no amount."""

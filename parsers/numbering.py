@@ -30,14 +30,15 @@ _OPTIONS = re.compile(r"[(（][^)）]{0,60}[)）]")
 
 @dataclass(frozen=True)
 class Numbering:
-    """Header codes → products. `shown` holds every code the header gives, matched or not."""
+    """Header codes → products. `shown` holds every code the header gives, matched or not;
+    `letters` the letter codes among them (A, B …)."""
 
     codes: dict[str, Product] = field(default_factory=dict)
     shown: frozenset[str] = frozenset()
+    letters: frozenset[str] = field(init=False, default=frozenset())
 
-    @property
-    def letters(self) -> frozenset[str]:
-        return frozenset(code for code in self.shown if code.isalpha())
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "letters", frozenset(code for code in self.shown if code.isalpha()))
 
     def key(self) -> tuple:
         return tuple(sorted((code, p.sku, p.name) for code, p in self.codes.items())) + tuple(sorted(self.shown))

@@ -403,6 +403,15 @@ BUGS_CAUGHT = [
     # 2026-12 issue 10: a letter code and its dish were two items
     ("2026-12-code-and-name", "王姐 B 宫保鸡丁", {"catalog": "codes", "header": "A：红烧肉饭 B：宫保鸡丁饭",
                                                   "items": [("B", 1)]}),
+    # 2026-12 hypothesis (test_never_raises): a cancel of nothing was a cancel of 0
+    ("2026-12-hypothesis-cancel-zero", "王姐 西瓜取消0个", {"cancel": False, "cancel_items": [],
+                                                          "flags": ["implausible_quantity"]}),
+    ("2026-12-hypothesis-cancel-zero-named", "王姐 取消0个西瓜", {"cancel": False, "cancel_items": [],
+                                                               "flags": ["implausible_quantity"]}),
+    ("2026-12-hypothesis-change-to-zero", "王姐 西瓜改成0个", {"items": [], "cancel": True,
+                                                             "cancel_items": [("XG01", None)]}),
+    ("cancel-more-than-ordered-asked", "王姐 西瓜1个 取消2个", {"items": [("XG01", 1)],
+                                                               "flags": ["unclear_correction"]}),
     # 2026-12 issue 10: 两个人的 in a lunch chain was no portion
     ("2026-12-two-people", "王姐 两个人的", {"catalog": "lunch", "items": [("TC01", 2)]}),
 ]
