@@ -27,15 +27,10 @@ class Ledger:
     text: str
     explained: list[tuple[int, int]] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
-    _mask: bytearray = field(init=False, repr=False)  # 1 where a character is explained
-
-    def __post_init__(self) -> None:
-        self._mask = bytearray(len(self.text))
 
     def explain(self, start: int, end: int) -> None:
         if end > start:
             self.explained.append((start, end))
-            self._mask[start:end] = b"\x01" * (min(end, len(self.text)) - start)
 
     def flag(self, kind: FlagKind, start: int, end: int, detail: str = "") -> None:
         self.explain(start, end)
@@ -49,7 +44,9 @@ class Ledger:
     def unexplained(self) -> list[tuple[int, int]]:
         """Digit runs of the line that no explained span covers (a number is explained when a
         span of what it is touches it: "1.5" in "1.5斤")."""
-        mask = self._mask
+        mask = bytearray(len(self.text) + 1)  # 1 where a character is explained
+        for start, end in self.explained:
+            mask[start:end] = b"\x01" * (end - start)
         return [(m.start(), m.end()) for m in _DIGITS.finditer(self.text) if not any(mask[m.start():m.end()])]
 
     def flag_unexplained(self) -> None:

@@ -45,8 +45,11 @@ from parsers.synonyms import HARMLESS_MODIFIERS, PACK_SPEC
 PAID_RE = re.compile(r"(?:已付款|已支付|已付|已转账|已转|已微信|已支付宝|已结)(?:\s{0,2}[:：]?\s{0,2}[¥￥]?\s{0,1}"
                      r"\d{1,6}(?:\.\d{1,2})?(?!\d)(?:\s{0,1}(?:元|块钱|块))?)?")
 MINUS_ONE_RE = re.compile(r"(?<![\d\w])-\s{0,1}1(?![\d.])")
-# Word separators between items and identity; "+" between names ("汉堡 + 鸡翅") too.
+# Word separators between items and identity; "+" between names ("汉堡 + 鸡翅") too, and a
+# colon except inside a time ("Tony：西瓜1个", "18:00取").
 WORD_SPLIT_RE = re.compile(r"[\s,，、;；。!！?？/&|~～(（)）【】\[\]]+|\+(?!\s{0,2}\d)|(?<!\d)[:：]|[:：](?!\d)")
+# A word: what lies between those separators.
+_WORD_RE = re.compile(r"(?:[^\s,，、;；。!！?？/&|~～(（)）【】\[\]+:：]|\+(?=\s{0,2}\d)|(?<=\d)[:：](?=\d))+")
 _PUNCT_ONLY = re.compile(r"^[\W_]+$")
 STRIP_CHARS = "-—_:：.·*()（）[]【】「」\"'“”‘’<>《》#@="
 # Unit conversions a leader would accept without asking (to the product's unit).
@@ -177,7 +180,7 @@ def _take_paid(entry: Entry, book: Ledger, text: str) -> str:
 
 
 def _take_addresses(entry: Entry, book: Ledger, text: str, codes: frozenset[str]) -> str:
-    for address in list(find_addresses(text, keep_codes=codes)):
+    for address in find_addresses(text, keep_codes=codes):
         if entry.address is None:
             entry.address = address.group(0).strip()
         book.explain(address.start(), address.end())
@@ -235,7 +238,12 @@ def _note_text(text: str) -> str | None:
     return note.strip(",，、;；") or None
 
 
+_STRIP_SET = frozenset(STRIP_CHARS)
+
+
 def _clean(word: str) -> str:
+    if word and word.isalnum() and word[0] not in _STRIP_SET and word[-1] not in _STRIP_SET:
+        return word  # most words: nothing to strip, not punctuation
     word = word.strip(STRIP_CHARS)
     return "" if not word or _PUNCT_ONLY.match(word) else word
 
@@ -290,16 +298,14 @@ def _names_with_numbers(text: str, ctx: EntryContext) -> list[tuple[int, int]]:
 
 def _words(text: str, start: int, end: int, ctx: EntryContext, first: int, names, plain) -> list[_Tok]:
     out: list[_Tok] = []
-    segment = text[start:end]
-    pos = 0
-    for piece in WORD_SPLIT_RE.split(segment):
-        at = segment.find(piece, pos)
-        pos = at + len(piece)
+    letters = ctx.numbering.letters
+    for m in _WORD_RE.finditer(text, start, end):
+        piece = m.group(0)
         word = _clean(piece)
         if not word:
             continue
-        word_start = start + at + piece.find(word)
-        if not _NEEDS_SPLIT.search(word) and not (ctx.numbering.letters and word[0].isascii()):
+        word_start = m.start() + (piece.find(word) if word is not piece else 0)
+        if not _NEEDS_SPLIT.search(word) and not (letters and word[0].isascii()):
             out.append(_Tok(word_start, word_start + len(word), word))  # no digits, codes, times
             continue
         for part_start, part, is_plain in _plain_split(word, word_start, plain):

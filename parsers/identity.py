@@ -30,15 +30,16 @@ _AREA_CODE_RE = re.compile(ADDRESS_PATTERNS[-1][1])
 def find_address(text: str, *, keep_codes: frozenset[str] = frozenset()) -> re.Match | None:
     """The first building/room-like span in the text, or None. An area code whose letter is
     one of the header's dish codes ("A1" where the header lists A: …) is an order, not a place."""
-    return next(find_addresses(text, keep_codes=keep_codes), None)
+    found = find_addresses(text, keep_codes=keep_codes)
+    return found[0] if found else None
 
 
-def find_addresses(text: str, *, keep_codes: frozenset[str] = frozenset()):
+def find_addresses(text: str, *, keep_codes: frozenset[str] = frozenset()) -> list[re.Match]:
     """Every building/room-like span in the text, left to right (see find_address)."""
-    for m in _ADDRESS_RE.finditer(text):
-        if keep_codes and _AREA_CODE_RE.fullmatch(m.group(0)) and m.group(0)[0].upper() in keep_codes:
-            continue
-        yield m
+    found = list(_ADDRESS_RE.finditer(text))
+    if keep_codes:
+        found = [m for m in found if not (_AREA_CODE_RE.fullmatch(m.group(0)) and m.group(0)[0].upper() in keep_codes)]
+    return found
 
 
 def is_variety_modifier(prefix: str) -> bool:
