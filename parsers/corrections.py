@@ -56,14 +56,14 @@ def find_marks(text: str) -> list[MarkHit]:
     return [MarkHit(m.start(), m.end(), MARKS[int(m.lastgroup[1:])][0]) for m in _MARK_RE.finditer(text)]
 
 
-@dataclass
+@dataclass(slots=True)
 class Amount:
     qty: float
     unit: str  # already the product's unit when `product` is known
     text: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Ordered:
     """One product as the line orders it so far."""
 
@@ -83,7 +83,7 @@ class Resolution:
     flags: list[tuple[FlagKind, str]] = field(default_factory=list)
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
     """One thing the line says, in order: a product (with the amounts written for it), or a
     mark (with the amount that follows it, if any)."""

@@ -341,7 +341,7 @@ def _plain_split(word: str, start: int, plain) -> list[tuple[int, str, bool]]:
 def _bare_split(word: str, start: int, is_first: bool, ctx: EntryContext, names) -> list[tuple[int, str | QtyToken]]:
     """Digits standing in a word ("香蕉3", "面包2", "1自备饭盒") are an amount without a unit;
     a nickname's own digits ("小雨123") stay with it."""
-    codes = [(m.start(), m.end()) for m in HAO_RE.finditer(word)]
+    codes = [(m.start(), m.end()) for m in HAO_RE.finditer(word)] if "号" in word else []
     hits = [(a, b) for a, b in bare_numbers(word)
             if not any(s <= start + a and start + b <= e for s, e in names)
             and not any(s <= a and b <= e for s, e in codes)]
@@ -738,7 +738,7 @@ def _attach_amounts(entry: Entry, tokens: list[_Tok], book: Ledger, ctx: EntryCo
 
 def _each(tokens: list[_Tok], i: int, book: Ledger) -> list[_Tok]:
     """"西瓜、葡萄各2": one amount for each product named before "各"."""
-    if not _EACH_RE.search(book.text[max(0, tokens[i].start - 3): tokens[i].start]):
+    if "各" not in book.text or not _EACH_RE.search(book.text[max(0, tokens[i].start - 3): tokens[i].start]):
         return []
     group = []
     for tok in reversed(tokens[:i]):
@@ -938,7 +938,10 @@ def _steps(tokens: list[_Tok], entry: Entry, book: Ledger, ctx: EntryContext) ->
             amounts = _convertible(entry, tok, amounts, ctx)
             if amounts is None:
                 continue
-            text = "".join(t.text for t in sorted([tok, *tok.amounts], key=lambda t: t.start)) if tok.qty is None else tok.text
+            if tok.qty is not None or not tok.amounts:
+                text = tok.text
+            else:
+                text = "".join(t.text for t in sorted([tok, *tok.amounts], key=lambda t: t.start))
             score = tok.match.score if tok.match else 90.0
             steps.append(Step(product=tok.product, amounts=amounts, text=text, score=score))
     return steps
@@ -952,9 +955,11 @@ def _convertible(entry: Entry, tok: _Tok, amounts: list[Amount], ctx: EntryConte
     """Amounts in a unit the product is not sold by (and cannot be converted to) are asked
     about; a product left with none of its amounts is not counted at all."""
     product = tok.product
+    if all(not a.unit or a.unit == product.unit for a in amounts):
+        return amounts  # the product's own unit, or none written: nothing to convert
     good = [a for a in amounts if _to_unit(a, product, ctx.single is not None) is not None]
     for a in amounts:
-        if a not in good:
+        if not any(a is g for g in good):
             text = f"{tok.text}{a.text}" if tok.qty is None else a.text
             entry.unmatched.append(Unmatched(text, f"单位对不上：{product.name}按{product.unit}卖", a.qty, a.unit,
                                              MissKind.UNIT))

@@ -21,7 +21,8 @@ ADDRESS_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 # Every address starts with a digit, a Latin letter, or up to three characters before a digit
 # (云谷11栋): a look at that first skips most places of a line at once.
-_ADDRESS_RE = re.compile(r"(?=[\dA-Za-z]|[\u4e00-\u9fff]{1,3}\d)(?:" + "|".join(f"(?:{p})" for _, p in ADDRESS_PATTERNS) + ")")
+_ADDRESS_RE = re.compile(r"(?=[\dA-Za-z]|(?<![^\s\-—,，、])[\u4e00-\u9fff]{1,3}\d)(?:"
+                         + "|".join(f"(?:{p})" for _, p in ADDRESS_PATTERNS) + ")")
 
 
 _AREA_CODE_RE = re.compile(ADDRESS_PATTERNS[-1][1])

@@ -24,13 +24,14 @@ from rapidfuzz import fuzz
 
 from parsers.model import Product
 from parsers.normalize import fold_key, normalize_line
-from parsers.synonyms import KINDS, SYNONYMS, spellings_for
+from parsers.synonyms import KINDS, SYNONYMS, Vocabulary
 
 FUZZY_ACCEPT = 80.0  # rapidfuzz ratio needed before the homophone check
 NEAR_MISS = 50.0  # below this a word is simply not a product; above it we explain
 SIMILAR = 60.0  # this close, a word is a near miss even without the same head character
 MAX_CANDIDATES = 40
 MAX_POSTINGS = 2000  # a character in thousands of names ("号", "米") narrows nothing
+MAX_BIGRAM_POSTINGS = 600  # a bigram in more names than this votes only if no rarer one does
 
 
 @dataclass(frozen=True)
@@ -89,8 +90,8 @@ class ProductMatcher:
         """`synonyms` (groups of words for the same thing) and `kinds` ((kind words, varieties)
         pairs) extend the defaults of parsers/synonyms.py; see there."""
         self.products = tuple(products)
-        self._synonyms = SYNONYMS + tuple(tuple(g) for g in synonyms or ())
-        self._kinds = KINDS + tuple((tuple(w), tuple(v)) for w, v in kinds or ())
+        vocabulary = Vocabulary(SYNONYMS + tuple(tuple(g) for g in synonyms or ()),
+                                KINDS + tuple((tuple(w), tuple(v)) for w, v in kinds or ()))
         self._names: list[_Name] = []
         self._by_key: dict[str, set[int]] = defaultdict(set)  # folded name → name ids
         self._by_char: dict[str, set[int]] = defaultdict(set)
@@ -101,7 +102,7 @@ class ProductMatcher:
         for position, product in enumerate(self.products, start=1):
             self._by_index[str(position)] = product
             own = (product.name, *product.aliases)
-            derived = [d for spelling in own for d in spellings_for(spelling, self._synonyms, self._kinds)]
+            derived = [d for spelling in own for d in vocabulary.spellings_for(spelling)]
             for spelling in dict.fromkeys((*own, *derived)):
                 self._add_name(product, spelling)
         self._cache: dict[str, Match] = {}
@@ -168,6 +169,9 @@ class ProductMatcher:
     # --- tiers ---------------------------------------------------------------------------
 
     def _match_key(self, key: str) -> Match:
+        exact = self._exact(key, [])
+        if exact is not None:
+            return exact  # a spelling of a product: no candidates needed
         if not any(self._starts_with(ch) for ch in key):
             return Match(None, 0.0, f"本团没有“{key}”")  # no character or sound of any name
         candidates = self._candidates(key)
@@ -181,8 +185,11 @@ class ProductMatcher:
         """Names sharing the most character or sound bigrams with the word; single characters
         and syllables only when no bigram is shared (short words, one-character typos)."""
         votes: Counter[int] = Counter()
-        for gram in _bigrams(key):
-            votes.update(self._by_bigram.get(gram, ()))
+        postings = sorted((p for p in (self._by_bigram.get(g) for g in _bigrams(key)) if p), key=len)
+        # The rarest bigrams say the most: a bigram in thousands of names ("苹果" in a big
+        # catalog) only votes when no rarer one is shared.
+        for names in postings[:1] + [p for p in postings[1:] if len(p) <= MAX_BIGRAM_POSTINGS]:
+            votes.update(names)
         if not votes or len(key) <= 2:
             for ch in set(key):
                 postings = self._by_char.get(ch, ())
@@ -193,6 +200,8 @@ class ProductMatcher:
                     postings = self._by_pinyin.get(syllable, ())
                     if len(postings) <= MAX_POSTINGS:
                         votes.update(postings)
+        if len(votes) <= MAX_CANDIDATES:
+            return sorted(votes, key=votes.__getitem__, reverse=True)
         return [name_id for name_id, _ in votes.most_common(MAX_CANDIDATES)]
 
     def _unique(self, name_ids, score: float, key: str, kind: str) -> Match | None:

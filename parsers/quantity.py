@@ -125,10 +125,11 @@ def cn_to_number(text: str) -> float | None:
         return None
     if text == "半":
         return 0.5
-    try:
-        return float(text)
-    except ValueError:
-        pass
+    if text.isascii():
+        try:
+            return float(text)
+        except ValueError:
+            return None
     return _cn_integer(text)
 
 
@@ -213,10 +214,11 @@ def find_quantities(text: str) -> list[QtyToken]:
     tokens: list[QtyToken] = []
     for m in _QTY_RE.finditer(text):
         kind = m.lastgroup if m.lastgroup in _KINDS else _kind_of(m)
-        number = cn_to_number(m.group(f"{kind}_n"))
+        number_group, unit_group = _GROUPS[kind]
+        number = cn_to_number(m.group(number_group))
         if number is None:
             continue
-        unit = m.groupdict().get(f"{kind}_u") or ""
+        unit = (m.group(unit_group) if unit_group else "") or ""
         if kind == "unit" and m.group("unit_half"):
             number += 0.5
         tokens.append(QtyToken(m.start(), m.end(), number, unit, kind))
@@ -224,6 +226,7 @@ def find_quantities(text: str) -> list[QtyToken]:
 
 
 _KINDS = frozenset(name for name, _ in QTY_PATTERNS)
+_GROUPS = {name: (f"{name}_n", f"{name}_u" if "(?P<u>" in pattern else None) for name, pattern in QTY_PATTERNS}
 
 
 def _kind_of(match: re.Match) -> str:

@@ -57,25 +57,45 @@ PACK_SPEC = re.compile(
 )
 
 
+class Vocabulary:
+    """Synonym groups and kinds, with one scan that finds which of their words a name holds
+    (a catalog of 10,000 names is read in one pass, not 10,000 × every word)."""
+
+    def __init__(self, synonyms: Iterable[Iterable[str]] = SYNONYMS,
+                 kinds: Iterable[tuple[Iterable[str], Iterable[str]]] = KINDS):
+        self.synonyms = tuple(tuple(g) for g in synonyms)
+        self.kinds = tuple((tuple(w), tuple(v)) for w, v in kinds)
+        words = {w for g in self.synonyms for w in g} | {v for _, vs in self.kinds for v in vs}
+        self._words = re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))) if words else None
+
+    def spellings_for(self, name: str) -> list[str]:
+        """Other ways people write a product's name: synonyms swapped in, the kind of a
+        variety, the name without its pack size. The name itself is not included."""
+        out: list[str] = []
+        core = PACK_SPEC.sub("", name).strip(" -_·*") if _HAS_DIGIT.search(name) else name
+        bases = [name] + ([core] if core != name and len(core) >= 2 else [])
+        out.extend(bases[1:])
+        for base in bases:
+            if self._words is None or self._words.search(base) is None:
+                continue
+            for group in self.synonyms:
+                # the longest word of the group in the name ("五花肉", not "五花" inside it)
+                word = max((w for w in group if w in base), key=len, default=None)
+                if word is not None:
+                    out.extend(base.replace(word, other) for other in group if other != word)
+            for words, varieties in self.kinds:
+                if any(v in base for v in varieties):
+                    out.extend(w for w in words if w != base)
+        return [s for s in dict.fromkeys(out) if s and s != name]
+
+
+_HAS_DIGIT = re.compile(r"\d")
+
+
 def spellings_for(name: str, synonyms: Iterable[Iterable[str]] = SYNONYMS,
                   kinds: Iterable[tuple[Iterable[str], Iterable[str]]] = KINDS) -> list[str]:
-    """Other ways people write a product's name: synonyms swapped in, the kind of a variety,
-    the name without its pack size. The name itself is not included."""
-    out: list[str] = []
-    core = PACK_SPEC.sub("", name).strip(" -_·*")
-    bases = [name] + ([core] if core != name and len(core) >= 2 else [])
-    out.extend(bases[1:])
-    for base in bases:
-        for group in synonyms:
-            group = tuple(group)
-            # the longest word of the group in the name ("五花肉", not "五花" inside it)
-            word = max((w for w in group if w in base), key=len, default=None)
-            if word is not None:
-                out.extend(base.replace(word, other) for other in group if other != word)
-        for words, varieties in kinds:
-            if any(v in base for v in varieties):
-                out.extend(w for w in words if w != base)
-    return [s for s in dict.fromkeys(out) if s and s != name]
+    """Other ways people write a product's name (see Vocabulary.spellings_for)."""
+    return Vocabulary(synonyms, kinds).spellings_for(name)
 
 
 def pack_specs(name: str) -> list[str]:
