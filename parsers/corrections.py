@@ -156,7 +156,10 @@ class Resolver:
         return None if amount is None else self.convert(amount, product)
 
     def _find(self, product: Product) -> Ordered | None:
-        return next((o for o in reversed(self.out.ordered) if o.product is product), None)
+        for ordered in reversed(self.out.ordered):
+            if ordered.product is product:
+                return ordered
+        return None
 
     # --- marks ---------------------------------------------------------------------------
 

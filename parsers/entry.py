@@ -64,6 +64,7 @@ ACCEPT_SCORE = 80.0
 # Words around an item that carry no meaning for the order ("我要两斤苹果", "西瓜要大的").
 FILLER_PREFIXES = ("我还要", "我要", "我的", "帮我", "再来", "还要", "要", "来", "订", "买", "加", "的")
 FILLER_SUFFIXES = ("要",)
+_FILLER_PREFIX_RE = re.compile("|".join(re.escape(p) for p in FILLER_PREFIXES))  # in order: the longest first
 FILLER_WORDS = frozenset(FILLER_PREFIXES + FILLER_SUFFIXES + ("的", "了", "和", "跟", "还有", "各", "装", "一共", "共", "总共"))
 # Words before an amount that make it part of an amount already given ("2份，其中1份少饭").
 _PART_BEFORE = re.compile(r"(?:其中|另外|另|里面|含)\s{0,2}$")
@@ -301,6 +302,10 @@ def _words(text: str, start: int, end: int, ctx: EntryContext, first: int, names
     letters = ctx.numbering.letters
     for m in _WORD_RE.finditer(text, start, end):
         piece = m.group(0)
+        plain_word = piece.isalpha() and "号" not in piece and not (letters and piece.isascii())
+        if plain_word and piece[0] not in _STRIP_SET and piece[-1] not in _STRIP_SET:
+            out.append(_Tok(m.start(), m.end(), piece))  # a plain word: no digits, codes, times
+            continue
         word = _clean(piece)
         if not word:
             continue
@@ -495,10 +500,9 @@ def _without_filler(tok: _Tok, ctx: EntryContext) -> _Tok | None:
     if tok.match.product is not None and tok.match.kind != "around":
         return tok
     text, start = tok.text, tok.start
-    for prefix in FILLER_PREFIXES:
-        if text.startswith(prefix):
-            text, start = text[len(prefix):], start + len(prefix)
-            break
+    prefix = _FILLER_PREFIX_RE.match(text)
+    if prefix:
+        text, start = text[prefix.end():], start + prefix.end()
     for suffix in FILLER_SUFFIXES:
         if text.endswith(suffix) and len(text) > len(suffix):
             text = text[: -len(suffix)]
