@@ -117,23 +117,30 @@ def bench_adversarial() -> None:
     print(f"20,000-line message: {wall:.2f} s, CPU {cpu:.2f} s, {entries} entries read (target ≤ 2 s) {cal}")
 
 
-def bench_review_hangs() -> None:
-    """X1 and X2 of the red-team review, as it measured them."""
+def bench_x1() -> None:
+    """X1 of the red-team review, as it measured it."""
     continuation = "#接龙\n周三水果团\n\n1. 王姐 西瓜1个\n" + "x\n" * 999_000
     cal = calibration()
     print(f"X1: one entry with 999,000 continuation lines: {timed(lambda: parse_message(continuation, catalog_30())):.2f} s "
           f"(review: ~50 s) {cal}")
+
+
+def bench_x2() -> None:
+    """X2 of the red-team review, as it measured it."""
     lines = [f"{i}. 王{i} 西瓜1个" for i in range(1, 36_001)]
     title = "#接龙\n周三水果团\n\n" + "\n".join(lines)
     offset, items = len("#接龙\n周三水果团\n\n"), []
     for i, line in enumerate(lines[:35_999], start=1):
-        items.append(f"<i><u>wxid_{i}</u><t>1700000000</t><r>{offset}-{len(line)}</r></i>")
+        items.append(f"<i><u>w{i}</u><r>{offset}-{len(line)}</r></i>")  # short: under the 2 MB cap
         offset += len(line) + 1
     native = (f"<msg><appmsg><title>{title}</title><type>53</type><extinfo><solitaire_info><![CDATA[<solitaire>"
               f"<content>{''.join(items)}</content></solitaire>]]></solitaire_info></extinfo></appmsg></msg>")
     cal = calibration()
-    wall, cpu = timed_both(lambda: ChainParser(catalog_30()).parse(native, native=True))
-    print(f"X2: native 接龙 with 36,000 entries and 35,999 authors: {wall:.2f} s, CPU {cpu:.2f} s (review: 30 s) {cal}")
+    parsed = []
+    wall, cpu = timed_both(lambda: parsed.append(ChainParser(catalog_30()).parse(native, native=True)))
+    authors = sum(e.author is not None for e in parsed[0].entries)
+    print(f"X2: native 接龙 ({len(native) / 1e6:.1f} MB) with 36,000 entries and 35,999 authors: {wall:.2f} s, "
+          f"CPU {cpu:.2f} s, {len(parsed[0].entries)} entries, {authors} with an author (review: 30 s) {cal}")
 
 
 def main() -> None:
@@ -145,7 +152,8 @@ def main() -> None:
     bench_thousand_member_chain()
     bench_adversarial()
     if "--quick" not in sys.argv:
-        bench_review_hangs()
+        bench_x1()
+        bench_x2()
     print(f"resident memory of a fresh process after parsing the 1000-member chain: {chain_process_rss():.0f} MB "
           "(target ≤ 150 MB)")
 
@@ -177,4 +185,9 @@ def current_rss_mb() -> float:
 
 
 if __name__ == "__main__":
-    memory_only() if "--memory" in sys.argv else main()
+    if "--memory" in sys.argv:
+        memory_only()
+    elif "--x2" in sys.argv:
+        bench_x2()
+    else:
+        main()
