@@ -118,3 +118,25 @@ def test_entities_inside_the_solitaire_info_are_refused_too() -> None:
     assert parse_native(INNER_ENTITY) is None
     parsed = ChainParser(FRUIT).parse(INNER_ENTITY, native=True)
     assert all(e.author is None for e in parsed.entries)
+
+
+def _entry(line: str):
+    return parse_message(f"#接龙\n周三水果团\n\n1. {line}", FRUIT).entries[0]
+
+
+def test_d6_four_decimals_are_asked_about_never_read_as_thousands() -> None:
+    """D6: 猪肉馅1.2345斤 was counted as 2345 斤 and 1 斤 (¥51,612), unflagged."""
+    for line in ["王姐 猪肉馅1.2345斤", "王姐 西瓜12.5678个", "王姐 猪肉馅0.0001斤", "王姐 猪肉馅3.14159斤"]:
+        entry = _entry(line)
+        assert entry.items == [] and [f.kind for f in entry.flags] == [FlagKind.IMPLAUSIBLE_QUANTITY], entry
+
+
+def test_u6_odd_amounts_are_asked_about_not_counted_as_something_else() -> None:
+    """U6: 西瓜-3个 counted as 3, 0个 as an order of 0, 999999999个 as 1 plus a note,
+    1e308 / 十亿 as 1."""
+    cases = {"王姐 西瓜-3个": FlagKind.NEGATIVE_QUANTITY, "王姐 西瓜0个": FlagKind.IMPLAUSIBLE_QUANTITY,
+             "王姐 西瓜999999999个": FlagKind.IMPLAUSIBLE_QUANTITY, "王姐 西瓜1234567个": FlagKind.IMPLAUSIBLE_QUANTITY,
+             "王姐 西瓜1e308个": FlagKind.IMPLAUSIBLE_QUANTITY, "王姐 西瓜十亿个": FlagKind.IMPLAUSIBLE_QUANTITY}
+    for line, kind in cases.items():
+        entry = _entry(line)
+        assert entry.items == [] and [f.kind for f in entry.flags] == [kind], entry
