@@ -2,16 +2,20 @@
 
 The XML carries the whole chain in <title> and, in <extinfo><solitaire_info>, one <i> per
 entry with its author (<u>), unix time (<t>) and character range (<r>offset-len</r>) in the
-title. Broken or foreign XML yields None, never an exception.
+title. Broken or foreign XML yields None, never an exception. WeChat never sends a document
+type or entities, so XML declaring any (outside or inside the CDATA) is refused before it
+is parsed: safety does not rest on the system expat's limits.
 """
 
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 _TYPE53 = re.compile(r"<type>\s*53\s*</type>")
+_DECLARATIONS = re.compile(r"<!\s*(?:DOCTYPE|ENTITY|ELEMENT|ATTLIST)", re.IGNORECASE)
 _MAX_XML = 2_000_000
 
 
@@ -36,7 +40,7 @@ def looks_native(text: str) -> bool:
 
 def parse_native(text: str) -> NativeChain | None:
     start = text.find("<")
-    if start < 0 or len(text) > _MAX_XML:
+    if start < 0 or len(text) > _MAX_XML or _DECLARATIONS.search(text):
         return None
     try:
         root = ET.fromstring(text[start:])
@@ -53,6 +57,8 @@ def parse_native(text: str) -> NativeChain | None:
 
 
 def _read_solitaire(info: str, chain: NativeChain) -> None:
+    if _DECLARATIONS.search(info):
+        return
     try:
         root = ET.fromstring(info)
     except ET.ParseError:
@@ -88,8 +94,18 @@ def assign_authors(authors: list[Author], entry_offsets: list[int]) -> list[Auth
     ordered = sorted(authors, key=lambda a: a.start)
     if len(ordered) == len(entry_offsets):
         return list(ordered)
+    starts = [a.start for a in ordered]
     result: list[Author | None] = []
     for offset in entry_offsets:
-        near = min(ordered, key=lambda a: abs(a.start - offset), default=None)
+        near = _nearest(ordered, starts, offset)
         result.append(near if near is not None and abs(near.start - offset) <= 40 else None)
     return result
+
+
+def _nearest(ordered: list[Author], starts: list[int], offset: int) -> Author | None:
+    """The author whose range starts nearest the offset (the earlier on a tie), by bisection:
+    a chain of 36,000 entries and authors takes milliseconds, not minutes."""
+    i = bisect_left(starts, offset)
+    before = bisect_left(starts, starts[i - 1]) if i > 0 else -1  # the first of equal starts
+    candidates = [ordered[j] for j in (before, i) if 0 <= j < len(ordered)]
+    return min(candidates, key=lambda a: abs(a.start - offset), default=None)

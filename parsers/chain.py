@@ -12,8 +12,9 @@ from parsers.appmsg import assign_authors, looks_native, parse_native
 from parsers.entry import EntryContext, parse_entry
 from parsers.header import products_from_header
 from parsers.matching import ProductMatcher
-from parsers.model import Entry, ParsedMessage, Product
+from parsers.model import Entry, Flag, FlagKind, ParsedMessage, Product
 from parsers.normalize import normalize_line
+from parsers.numbering import NONE, header_numbering
 from parsers.quantity import find_quantities, mask_non_quantities
 from parsers.structure import INDEX_RE, SENDER_PREFIX_RE, looks_like_quantity_start, split_chain
 
@@ -33,8 +34,13 @@ class ChainParser:
     line of a message has been read before.
     """
 
-    def __init__(self, catalog: list[Product] | None = None, cache_size: int = 50_000):
+    def __init__(self, catalog: list[Product] | None = None, cache_size: int = 50_000, *,
+                 synonyms=None, kinds=None):
+        """`synonyms` and `kinds`: a platform's own words for its produce, added to the defaults
+        of parsers/synonyms.py (groups of words for one thing; (kind words, varieties) pairs)."""
         self.catalog = list(catalog) if catalog else None
+        self._synonyms = tuple(tuple(g) for g in synonyms or ())
+        self._kinds = tuple((tuple(w), tuple(v)) for w, v in kinds or ())
         self._contexts: dict[tuple, EntryContext] = {}
         self._lines: OrderedDict[tuple, Entry] = OrderedDict()
         self._cache_size = cache_size
@@ -67,7 +73,7 @@ class ChainParser:
                 return extended
         parsed = _parse(text, self, native=False)
         if _extendable(text, parsed):
-            self._keep(text, parsed, self.context_for(parsed.products))
+            self._keep(text, parsed, self.context_for(parsed.products, parsed.header.split("\n")))
         return parsed
 
     def _bases_of(self, text: str) -> Iterator[_Recent]:
@@ -96,14 +102,26 @@ class ChainParser:
             del self._recent[len(recent.text)]
         self._recent_count -= 1
 
-    def context_for(self, products: list[Product]) -> EntryContext:
+    def context_for(self, products: list[Product], header: list[str] | None = None) -> EntryContext:
+        """How entries are read for these products and the header's product codes (one
+        matcher per product list; one context per numbering)."""
         key = tuple((p.sku, p.name, p.aliases, p.unit) for p in products)
-        ctx = self._contexts.get(key)
-        if ctx is None:
-            ctx = EntryContext(ProductMatcher(products) if products else None)
+        base = self._contexts.get(key)
+        if base is None:
+            matcher = ProductMatcher(products, synonyms=self._synonyms, kinds=self._kinds) if products else None
+            base = EntryContext(matcher)
             if len(self._contexts) > 16:
                 self._contexts.clear()
-            self._contexts[key] = ctx
+            self._contexts[key] = base
+        numbering = header_numbering(header, base.matcher) if header else NONE
+        if numbering is NONE:
+            return base
+        full = (key, numbering.key())
+        ctx = self._contexts.get(full)
+        if ctx is None:
+            ctx = EntryContext(base.matcher, numbering)
+            ctx.splits = base.splits  # the same words split the same way
+            self._contexts[full] = ctx
         return ctx
 
     def entry(self, raw: str, seq: int, ctx: EntryContext) -> Entry:
@@ -186,7 +204,7 @@ def _parse(text: str, parser: ChainParser, *, native: bool) -> ParsedMessage:
     sender = sender or shape.sender
     warnings.extend(shape.warnings)
     products = parser.catalog if parser.catalog is not None else products_from_header(shape.header_lines)
-    ctx = parser.context_for(products)
+    ctx = parser.context_for(products, shape.header_lines)
     if not shape.is_chain:
         return _not_a_chain(body, ctx, warnings, sender, products)
     entries = [parser.entry(raw.text, raw.seq, ctx) for raw in shape.entries]
@@ -208,18 +226,20 @@ def _parse(text: str, parser: ChainParser, *, native: bool) -> ParsedMessage:
 
 
 def _read_entry(raw: str, seq: int, ctx: EntryContext) -> Entry:
+    """An entry line as split_chain gives it (already normalised)."""
     if len(raw) > MAX_ENTRY_CHARS:
         entry = Entry(seq=seq, raw=raw[:MAX_ENTRY_CHARS])
         entry.note = "这一行太长，没有读取商品"
+        entry.flags.append(Flag(FlagKind.UNREAD, raw[:40], str(len(raw))))
         return entry
-    return parse_entry(raw, seq, ctx)
+    return parse_entry(raw, seq, ctx, normalized=True)
 
 
 def _copy_with_seq(entry: Entry, seq: int) -> Entry:
     return Entry(
         seq=seq, raw=entry.raw, member=entry.member, address=entry.address,
         items=list(entry.items), unmatched=list(entry.unmatched), note=entry.note,
-        cancel=entry.cancel, paid=entry.paid, flags=list(entry.flags),
+        cancel=entry.cancel, paid=entry.paid, flags=list(entry.flags), cancel_items=list(entry.cancel_items),
     )
 
 
@@ -249,7 +269,7 @@ def _not_a_chain(body: str, ctx: EntryContext, warnings: list[str], sender, prod
     text = re.sub(r"@\S{1,30}\s", " ", text + " ").strip()
     if QUESTION_RE.search(text) or not (ORDER_INTENT_RE.search(text) or find_quantities(mask_non_quantities(text))):
         return parsed  # "西瓜甜吗？" mentions a product but orders nothing
-    entry = parse_entry(text, 0, ctx)
+    entry = parse_entry(text, 0, ctx, normalized=True)
     if entry.items or entry.unmatched:
         parsed.order = entry.items
         parsed.order_unmatched = entry.unmatched

@@ -6,6 +6,7 @@ Used when no catalog is given: the chain's own price list becomes the catalog.
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import Decimal
 
 from parsers.model import Product
@@ -19,7 +20,10 @@ PRICE_RE = re.compile(
     r"(?:[¥￥]\s{0,2}(?P<n1>\d{1,6}(?:\.\d{1,2})?)|(?P<n2>\d{1,6}(?:\.\d{1,2})?)\s{0,2}(?:元|块)(?![内以]))"
     r"(?:\s{0,2}(?:/|每|一)\s{0,2}(?P<u>" + _UNIT_ALT + r"))?"
 )
-_INDEX = re.compile(r"^\s{0,4}[(（]?(?:\d{1,3}|[A-Za-z])[.、)）:：]\s{0,4}|^\s{0,4}(?:\d{1,3})\s+")
+_INDEX = re.compile(r"^\s{0,4}[(（]?(?:\d{1,3}|[A-Za-z])[.、)）:：]\s{0,4}|^\s{0,4}(?:\d{1,3})\s+|^\s{0,4}\d{1,2}\s{0,1}号\s{0,2}")
+# Tags and decorations around a name: 【爆款】, [新品], emoji, ★ ◆ ▶ ❤ ✨ — never part of it.
+_TAG = re.compile(r"【[^】]{0,8}】|\[[^\]]{0,8}\]")
+_DECORATION_CATEGORIES = frozenset({"So", "Sk", "Cn", "Co", "Cs"})
 # Segments that mention money but do not sell anything: fees, surcharges, payments.
 NOT_A_PRODUCT = (
     "加价", "加收", "餐盒费", "打包费", "运费", "配送费", "免费", "起送", "满减", "优惠", "合计", "共计",
@@ -68,7 +72,7 @@ def _product_in(segment: str, pending_name: str | None) -> Product | None:
     m = PRICE_RE.search(segment)
     if m is None or any(word in segment for word in NOT_A_PRODUCT) or NOT_A_PRODUCT_START.match(segment):
         return None
-    name = _clean_name(segment[: m.start()])
+    name = clean_name(segment[: m.start()])
     if not name and pending_name:
         name = pending_name
     if not name or len(name) > 30:
@@ -78,7 +82,9 @@ def _product_in(segment: str, pending_name: str | None) -> Product | None:
     return Product(sku="", name=name, price=price, unit=unit)
 
 
-def _clean_name(text: str) -> str:
+def clean_name(text: str) -> str:
+    """A product name as a header writes it, without index, tags, emoji, pack size or price words."""
+    text = _undecorated(text)
     text = _INDEX.sub("", text)
     text = _TRIM.sub("", text)
     text = re.sub(r"[(（][^)）]{0,20}[)）]\s{0,2}$", "", text).strip()  # "(50颗装)"
@@ -87,9 +93,14 @@ def _clean_name(text: str) -> str:
     return _TRIM.sub("", text)
 
 
+def _undecorated(text: str) -> str:
+    text = "".join(" " if unicodedata.category(ch) in _DECORATION_CATEGORIES else ch for ch in text)
+    return _TAG.sub(" ", text)
+
+
 def _indexed_name(line: str) -> str | None:
     """The name on a numbered line without a price, e.g. "(2)砂鍋魚頭火鍋"."""
-    name = _clean_name(to_simplified(line))
+    name = clean_name(to_simplified(line))
     return name if 0 < len(name) <= 30 else None
 
 

@@ -11,10 +11,32 @@ in tests/parsers/test_merge_appended.py):
   it is never cancelled for being absent, and clears when it shows up again;
 - a new line that takes the place of a missing line with the same identity (nickname or
   address) is an edit: applied when its author or a leader sent it, otherwise recorded
-  for review and not applied;
+  for review and not applied; a rewrite that cancels and orders anew ("不要了，换成梨2斤")
+  is an edit too;
 - a cancellation (取消, 不要了 …) cancels the line it replaces, or else the member's lines
   with the same identity, when sent by their author or a leader;
+- a cancel by its author cancels only what it names: a cancelling line with
+  `entry.cancel_items` ("苹果不要了", "取消一箱牛奶") withdraws only those products (all of
+  each, or the amount named) from the lines it is paired with, which stay active; without
+  `cancel_items` it withdraws those lines whole;
+- a cancelling line that also orders ("苹果不要了，换成梨2斤") orders that too: its
+  `entry.items` count like any new line's;
 - the same member writing another new line adds to their order.
+
+What storage does with each part of a plan (`NewLine.withdraws` and `NewLine.orders` say it
+without reading the Entry):
+- added: a new entry, counted;
+- edits (known, new): the known entry takes the new text, identity and items;
+- cancels (known, new): new replaced known's text. `new.withdraws` empty: known is cancelled
+  whole; else only those products of known are cancelled (qty None: all of it; else that
+  many, from its last items first) and known stays active while anything is left. Then
+  `new.orders`, if any, are added to known. Known takes new's text and hash either way;
+- cancel_lines (targets, new): a separate line. `new.withdraws` empty: every target is
+  cancelled whole; else only those products, among the targets' items (newest entry
+  first), and targets stay active while anything is left. The line itself is stored as an
+  entry: counted with `new.orders` when it has any, else inactive (so later copies know it);
+- reviews (known or None, new): kept for the leader, not counted;
+- missing / reappeared / renumbered: marks on known entries.
 """
 
 from __future__ import annotations
@@ -25,7 +47,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from parsers.model import Entry
+from parsers.model import CancelItem, Entry, Item
 from parsers.normalize import fold_key
 
 
@@ -45,6 +67,16 @@ class NewLine:
     entry: Entry
     line_hash: str
     author: str
+
+    @property
+    def withdraws(self) -> list[CancelItem]:
+        """What a cancelling line withdraws; empty: the whole order it is paired with."""
+        return self.entry.cancel_items
+
+    @property
+    def orders(self) -> list[Item]:
+        """What the line orders (a cancelling line may order too: "不要了，换成梨2斤")."""
+        return self.entry.items
 
 
 @dataclass
@@ -233,11 +265,17 @@ def _pair_edits(plan, fresh, absent, sender, leaders) -> list[NewLine]:
         allowed = sender == target.author or sender in leaders
         if not allowed:
             plan.reviews.append((target, new))
-        elif new.entry.cancel:
+        elif new.entry.cancel and not _rewrites(new.entry):
             plan.cancels.append((target, new))
         else:
             plan.edits.append((target, new))
     return unpaired
+
+
+def _rewrites(entry: Entry) -> bool:
+    """"不要了，换成梨2斤" in place of the member's line: the line now orders pears, which is
+    an edit (it withdraws the whole old order and names nothing in particular)."""
+    return bool(entry.items) and not entry.cancel_items
 
 
 def _cancel_by_identity(plan, new: NewLine, known_lines, sender, leaders) -> None:
@@ -248,6 +286,9 @@ def _cancel_by_identity(plan, new: NewLine, known_lines, sender, leaders) -> Non
     ]
     allowed = [k for k in targets if sender == k.author or sender in leaders]
     if not allowed:
-        plan.reviews.append((None, new))
+        if not targets and new.entry.items:
+            plan.added.append(new)  # nothing of theirs to cancel, but it orders: an order
+        else:
+            plan.reviews.append((None, new))
         return
     plan.cancel_lines.append((allowed, new))

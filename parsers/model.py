@@ -34,6 +34,17 @@ class Item:
     score: float = 0.0  # match confidence 0..100
 
 
+class MissKind(StrEnum):
+    """Why a piece of a line that looks like an order matched no product (machine-readable;
+    `Unmatched.reason` is the matcher's own short explanation)."""
+
+    UNKNOWN = "unknown"  # no product of the campaign is like it (榴莲)
+    NEAR = "near"  # like a sold product but another one (鸭蛋 for 鸡蛋, 小番茄 for 西红柿)
+    AMBIGUOUS = "ambiguous"  # two sold products fit (肉馅: 猪肉馅, 牛肉馅)
+    UNIT = "unit"  # the product, in a unit it is not sold by (砂糖橘3斤 when sold by the box)
+    NO_PRODUCT = "no_product"  # a quantity that names no product (2个 in a many-product chain)
+
+
 @dataclass
 class Unmatched:
     """A piece of an entry that looks like an order but matches no product confidently."""
@@ -42,6 +53,7 @@ class Unmatched:
     reason: str
     qty: float | None = None
     unit: str = ""
+    kind: MissKind = MissKind.UNKNOWN
 
 
 class FlagKind(StrEnum):
@@ -54,6 +66,10 @@ class FlagKind(StrEnum):
     NEGATIVE_QUANTITY = "negative_quantity"  # 西瓜-3个
     AMBIGUOUS_PRODUCT = "ambiguous_product"  # two sold products fit the words
     UNKNOWN_PRODUCT_NUMBER = "unknown_product_number"  # 3号 where the header's numbering is unclear
+    CODE_CONFLICT = "code_conflict"  # "B 红烧肉" where the header's B is another dish
+    UNCLEAR_CORRECTION = "unclear_correction"  # 改成2个 / 取消一箱 without saying of what
+    EXTRA_QUANTITY = "extra_quantity"  # "2份 1份少饭": a second amount of the same thing
+    NOTHING_ORDERED = "nothing_ordered"  # a name or room, no product, in a many-product chain
     UNREAD = "unread"  # the line could not be read at all (too long, cut)
 
 
@@ -68,6 +84,18 @@ class Flag:
 
 
 @dataclass
+class CancelItem:
+    """A product a line cancels ("西瓜不要了", "取消一箱牛奶"): all of it (qty None) or that many,
+    from what the same member ordered on other lines."""
+
+    text: str  # the words it came from, e.g. "取消一箱牛奶"
+    sku: str | None
+    name: str | None
+    qty: float | None = None  # None: all of it
+    unit: str = ""
+
+
+@dataclass
 class Entry:
     """One numbered line of a chain (with its wrapped continuation lines)."""
 
@@ -78,11 +106,14 @@ class Entry:
     items: list[Item] = field(default_factory=list)
     unmatched: list[Unmatched] = field(default_factory=list)
     note: str | None = None
-    cancel: bool = False
+    cancel: bool = False  # the line withdraws an order: all of it, or only `cancel_items`
     paid: bool = False
     author: str | None = None  # platform user id, when the message carries it (type 53)
     time: int | None = None  # unix time from type 53, when present
     flags: list[Flag] = field(default_factory=list)  # what must be asked about (see FlagKind)
+    # What a cancelling line names ("苹果不要了"): only these are withdrawn. Empty with `cancel`:
+    # the whole order (the line it replaces, or the member's lines).
+    cancel_items: list[CancelItem] = field(default_factory=list)
 
 
 @dataclass

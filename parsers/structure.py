@@ -12,15 +12,22 @@ from parsers.normalize import fold_key, normalize_line
 
 # Markers a chain starts with, as WeChat writes them (and as leaders type them).
 CHAIN_MARKERS: tuple[str, ...] = ("#接龙", "#接龍", "#Group Note", "#group note", "#开团", "#開團", "#团购", "#團購")
-_MARKER_RE = re.compile("|".join(re.escape(m) for m in CHAIN_MARKERS), re.IGNORECASE)
+# Lines are normalised before they are searched (團 → 团), so the markers are too.
+_MARKER_RE = re.compile("|".join(re.escape(normalize_line(m)) for m in CHAIN_MARKERS), re.IGNORECASE)
 # "wxid_abc123:" on a line of its own: how raw group messages name their sender.
 SENDER_PREFIX_RE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9_\-]{2,63}|\d{5,20}@chatroom):\s*$")
-# An index at the start of a line: 1. 1、 1) (1) 1 — full-width forms are already folded.
-INDEX_RE = re.compile(r"^\s{0,8}[(（]?(\d{1,4})(?:[.、)）]|\s)\s{0,8}")
-# An index inside a flattened line: "1. 2. 倪彩霞 gt7 3. 莓心" (a digit-dot not part of 1.5).
-INLINE_INDEX_RE = re.compile(r"(?<![\d.])(\d{1,4})[.、](?!\d)\s{0,4}")
+# An index at the start of a line: 1. 1、 1) (1) 1 — full-width forms are already folded. Up
+# to six digits: a chain of 10,000 lines goes on being read (a longer number is warned about).
+INDEX_DIGITS = 6
+INDEX_RE = re.compile(r"^\s{0,8}[(（]?(\d{1,6})(?:[.、)）]|\s)\s{0,8}")
+_TOO_LONG_INDEX_RE = re.compile(r"^\s{0,8}[(（]?(\d{7,})[.、)）]")
+# An index inside a flattened line: "1. 2. 倪彩霞 gt7 3. 莓心", "1、3栋王姐 2份 2、李哥" (a
+# digit-dot not part of 1.5).
+INLINE_INDEX_RE = re.compile(r"(?<![\d.])(\d{1,4})(?:\.(?!\d)|、)\s{0,4}")
 EXAMPLE_RE = re.compile(r"^\s{0,4}(?:例|例如|举例|格式|示例)\s{0,2}[:：]?")
-PRICE_RE = re.compile(r"\d{1,6}(?:\.\d{1,2})?\s{0,2}(?:元|块|¥)|[¥￥]\s{0,2}\d")
+# A price in a list line. "3块" alone is as often an amount (年糕3块), so 块 counts only as
+# "块钱" or per unit (LIST_PRICE_RE).
+PRICE_RE = re.compile(r"\d{1,6}(?:\.\d{1,2})?\s{0,2}(?:元|块钱|¥)|[¥￥]\s{0,2}\d")
 # A price per unit ("15元/个", "25元一串", "一包230元"): how a price list reads, not an order.
 LIST_PRICE_RE = re.compile(
     r"\d{1,6}(?:\.\d{1,2})?\s{0,2}(?:元|块)\s{0,2}(?:/|每|一)|[¥￥]\s{0,2}\d{1,6}(?:\.\d{1,2})?\s{0,2}/|[一每][^\d\s]{1,2}\d{1,6}(?:\.\d{1,2})?\s{0,2}元"
@@ -74,11 +81,16 @@ def split_chain(text: str) -> ChainShape:
         return shape
     shape.is_chain = True
     entry_block = _entry_block(blocks)
-    first_entry_no = entry_block[0].no if entry_block else None
-    header = [ln for ln in lines if first_entry_no is None or ln.no < first_entry_no]
+    # Lines before the first entry (by position: a flattened line's title shares its number).
+    first = next((i for i, ln in enumerate(lines) if entry_block and ln is entry_block[0]), len(lines))
+    header = lines[:first]
     _read_header(shape, header, marker_at is not None)
     if entry_block:
-        shape.entries, shape.tail = _collect_entries(lines, entry_block)
+        shape.entries, shape.tail, too_long = _collect_entries(lines, entry_block)
+        if too_long:
+            shape.warnings.append("编号太大，这些行没有读取：" + "、".join(too_long[:5]))
+    elif blocks:
+        shape.warnings.append("编号的行都像价目表，没有当作接龙条目读取")
     if marker_at is None:
         shape.warnings.append("没有#接龙标记，按编号列表读取")
     return shape
@@ -133,26 +145,35 @@ def _unflatten(lines: list[_Line]) -> list[_Line]:
             out.append(line)
             continue
         for seq, start, body in pieces:
-            out.append(_Line(line.no, line.offset + start, line.text[start:], seq, body.strip()))
+            text = line.text[start:] if seq is not None else body
+            out.append(_Line(line.no, line.offset + start, text, seq, body.strip()))
     return out
 
 
-def _inline_sequence(text: str) -> list[tuple[int, int, str]] | None:
+def _inline_sequence(text: str) -> list[tuple[int | None, int, str]] | None:
+    """The entries of a flattened line: a run of at least three consecutive indexes starting
+    at the line's start, or starting at 1 after a title ("#接龙 周五团 1. 王 面包2 2. 李 …");
+    the title before such a run is a piece without an index."""
     if len(text) > 20_000:
         return None
     hits = list(INLINE_INDEX_RE.finditer(text))
     if len(hits) < 3:
         return None
-    # Keep the longest run of consecutive numbers starting at the first hit at line start.
-    if hits[0].start() > 4:
-        return None
-    run = [hits[0]]
-    for hit in hits[1:]:
-        if int(hit.group(1)) == int(run[-1].group(1)) + 1:
+    if hits[0].start() <= 4:
+        first = hits[0]
+    else:
+        first = next((h for h in hits if int(h.group(1)) == 1), None)
+        if first is None or INDEX_RE.match(text):
+            return None
+    run = [first]
+    for hit in hits:
+        if hit.start() > run[-1].start() and int(hit.group(1)) == int(run[-1].group(1)) + 1:
             run.append(hit)
     if len(run) < 3:
         return None
-    pieces = []
+    pieces: list[tuple[int | None, int, str]] = []
+    if run[0].start() > 4:
+        pieces.append((None, 0, text[: run[0].start()]))
     for i, hit in enumerate(run):
         end = run[i + 1].start() if i + 1 < len(run) else len(text)
         pieces.append((int(hit.group(1)), hit.start(), text[hit.end():end]))
@@ -189,7 +210,8 @@ def _entry_block(blocks: list[list[_Line]]) -> list[_Line]:
     last = blocks[-1]
     per_unit = sum(1 for ln in last if LIST_PRICE_RE.search(ln.body))
     priced = sum(1 for ln in last if PRICE_RE.search(ln.body))
-    if len(blocks) == 1 and (per_unit * 2 > len(last) or (len(last) >= 2 and priced * 2 > len(last))):
+    # One numbered line with a price is an entry ("1. 王姐 15块一个的白菜1颗"), a list is two or more.
+    if len(blocks) == 1 and len(last) >= 2 and (per_unit * 2 > len(last) or priced * 2 > len(last)):
         return []
     return last
 
@@ -220,15 +242,26 @@ def _title(header_lines: list[str], marked: bool) -> str | None:
     return None
 
 
-def _collect_entries(lines: list[_Line], block: list[_Line]) -> tuple[list[RawEntry], list[str]]:
+CONTINUATION_CHARS = 600  # continuation text kept per entry (an entry is read up to 500)
+
+
+def _collect_entries(lines: list[_Line], block: list[_Line]) -> tuple[list[RawEntry], list[str], list[str]]:
+    """The entries with their wrapped continuation lines, the tail, and lines whose index is
+    too long to be one. Each entry's pieces are joined once (a million continuation lines
+    cost a million appends, not a million copies), and no more is kept than can be read."""
     entries: list[RawEntry] = []
+    pieces: list[list[str]] = []
     tail: list[str] = []
+    too_long: list[str] = []
     block_nos = {id(ln) for ln in block}
     started, after_blank = False, False
+    kept = 0
     for line in lines:
         if id(line) in block_nos:
             started, after_blank = True, False
             entries.append(RawEntry(line.seq, line.body, line.no, line.offset))
+            pieces.append([line.body])
+            kept = len(line.body)
             continue
         if not started:
             continue
@@ -239,7 +272,11 @@ def _collect_entries(lines: list[_Line], block: list[_Line]) -> tuple[list[RawEn
         if after_blank or line.seq is not None:
             tail.append(text)
             after_blank = True
-        else:
-            last = entries[-1]
-            last.text = f"{last.text} {text}".strip()
-    return entries, tail
+        elif _TOO_LONG_INDEX_RE.match(text):
+            too_long.append(text[:20])
+        elif kept <= CONTINUATION_CHARS:
+            pieces[-1].append(text)
+            kept += len(text) + 1
+    for entry, parts in zip(entries, pieces, strict=True):
+        entry.text = " ".join(parts).strip()
+    return entries, tail, too_long

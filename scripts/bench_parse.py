@@ -1,6 +1,11 @@
-"""Parser speed and memory (issue 2's targets). Prints figures; asserts nothing.
+"""Parser speed and memory (issue 10's targets). Prints figures; asserts nothing.
 
     .venv/bin/python scripts/bench_parse.py
+
+Targets: 10k-SKU match p99 ≤ 1 ms per item; a 1000-member chain ≤ 0.5 s after start-up; a
+20,000-line message ≤ 2 s; resident memory ≤ 150 MB. The machine is shared: each figure is
+printed with the calibration (`sum(range(50_000_000))`, seconds) measured just before it, and
+with the CPU time beside the wall time (CPU time suffers less from other processes).
 """
 
 from __future__ import annotations
@@ -46,13 +51,26 @@ def timed(fn) -> float:
     return time.perf_counter() - start
 
 
+def timed_both(fn) -> tuple[float, float]:
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def calibration() -> str:
+    start = time.time()
+    sum(range(50_000_000))
+    return f"[calibration {time.time() - start:.2f} s]"
+
+
 def bench_one_line() -> None:
     rng = random.Random(1)
     ctx = EntryContext(ProductMatcher(catalog_30()))
     lines = [entry_line(rng, k) for k in range(3000)]
     _read_entry(lines[0], 1, ctx)  # warm: jieba and pypinyin loaded
+    cal = calibration()
     times = [timed(lambda line=line: _read_entry(line, 1, ctx)) * 1e6 for line in lines[1:]]
-    print(f"one entry line, 30-product catalog: median {statistics.median(times):.0f} µs, p99 {pct(times, 0.99):.0f} µs")
+    print(f"one entry line, 30-product catalog: median {statistics.median(times):.0f} µs, p99 {pct(times, 0.99):.0f} µs {cal}")
 
 
 def bench_big_catalog() -> None:
@@ -66,9 +84,10 @@ def bench_big_catalog() -> None:
     build = time.perf_counter() - start
     queries = [p.name[:-3] if i % 3 else p.name for i, p in enumerate(rng.sample(products, 2000))]
     queries += ["鸭蛋", "羊肉馅", "西瓜", "砂糖桔", "阳光玫瑰"] * 20
+    cal = calibration()
     times = [timed(lambda q=q: matcher.match(q)) * 1e3 for q in queries]
     print(f"10,000-SKU catalog: index built in {build:.2f} s; match per item median {statistics.median(times):.3f} ms, "
-          f"p99 {pct(times, 0.99):.3f} ms (target p99 < 1 ms)")
+          f"p99 {pct(times, 0.99):.3f} ms (target p99 ≤ 1 ms) {cal}")
 
 
 def bench_thousand_member_chain() -> None:
@@ -78,20 +97,50 @@ def bench_thousand_member_chain() -> None:
     messages = [header + "\n".join(lines[:k]) for k in range(1, 1001)]
     parser = ChainParser(catalog_30())
     parser.parse(messages[0])  # start-up: jieba, pypinyin, the matcher
-    total = timed(lambda: [parser.parse(m) for m in messages])
-    print(f"1000-member chain (message k holds k entries, 500,500 lines): {total:.2f} s after start-up "
-          f"(target < 0.5 s; each distinct line parsed once)")
+    cal = calibration()
+    wall, cpu = timed_both(lambda: [parser.parse(m) for m in messages])
+    print(f"1000-member chain (message k holds k entries, 500,500 lines): {wall:.2f} s after start-up, "
+          f"CPU {cpu:.2f} s (target ≤ 0.5 s; each distinct line parsed once) {cal}")
 
 
 def bench_adversarial() -> None:
     rng = random.Random(4)
     one_mb = "".join(rng.choice("1234567890西瓜个x×*+.、 -:元斤号栋") for _ in range(1_000_000))
+    cal = calibration()
     t1 = timed(lambda: parse_message("#接龙\n团\n1. " + one_mb, catalog_30()))
     t2 = timed(lambda: parse_message("1" * 1_000_000, catalog_30()))
+    print(f"adversarial: 1 MB single line {t1:.2f} s, 1 MB of digits {t2:.2f} s (target each ≤ 2 s) {cal}")
     many = "#接龙\n团\n" + "\n".join(f"{k}. {entry_line(rng, k)}" for k in range(1, 20_001))
-    t3 = timed(lambda: parse_message(many, catalog_30()))
-    print(f"adversarial: 1 MB single line {t1:.2f} s, 1 MB of digits {t2:.2f} s, 20,000-line message {t3:.2f} s "
-          "(target each < 2 s)")
+    cal = calibration()
+    wall, cpu = timed_both(lambda: parse_message(many, catalog_30()))
+    entries = len(parse_message(many, catalog_30()).entries)
+    print(f"20,000-line message: {wall:.2f} s, CPU {cpu:.2f} s, {entries} entries read (target ≤ 2 s) {cal}")
+
+
+def bench_x1() -> None:
+    """X1 of the red-team review, as it measured it."""
+    continuation = "#接龙\n周三水果团\n\n1. 王姐 西瓜1个\n" + "x\n" * 999_000
+    cal = calibration()
+    print(f"X1: one entry with 999,000 continuation lines: {timed(lambda: parse_message(continuation, catalog_30())):.2f} s "
+          f"(review: ~50 s) {cal}")
+
+
+def bench_x2() -> None:
+    """X2 of the red-team review, as it measured it."""
+    lines = [f"{i}. 王{i} 西瓜1个" for i in range(1, 36_001)]
+    title = "#接龙\n周三水果团\n\n" + "\n".join(lines)
+    offset, items = len("#接龙\n周三水果团\n\n"), []
+    for i, line in enumerate(lines[:35_999], start=1):
+        items.append(f"<i><u>w{i}</u><r>{offset}-{len(line)}</r></i>")  # short: under the 2 MB cap
+        offset += len(line) + 1
+    native = (f"<msg><appmsg><title>{title}</title><type>53</type><extinfo><solitaire_info><![CDATA[<solitaire>"
+              f"<content>{''.join(items)}</content></solitaire>]]></solitaire_info></extinfo></appmsg></msg>")
+    cal = calibration()
+    parsed = []
+    wall, cpu = timed_both(lambda: parsed.append(ChainParser(catalog_30()).parse(native, native=True)))
+    authors = sum(e.author is not None for e in parsed[0].entries)
+    print(f"X2: native 接龙 ({len(native) / 1e6:.1f} MB) with 36,000 entries and 35,999 authors: {wall:.2f} s, "
+          f"CPU {cpu:.2f} s, {len(parsed[0].entries)} entries, {authors} with an author (review: 30 s) {cal}")
 
 
 def main() -> None:
@@ -102,8 +151,11 @@ def main() -> None:
     bench_big_catalog()
     bench_thousand_member_chain()
     bench_adversarial()
+    if "--quick" not in sys.argv:
+        bench_x1()
+        bench_x2()
     print(f"resident memory of a fresh process after parsing the 1000-member chain: {chain_process_rss():.0f} MB "
-          "(aim < 150 MB)")
+          "(target ≤ 150 MB)")
 
 
 def chain_process_rss() -> float:
@@ -133,4 +185,9 @@ def current_rss_mb() -> float:
 
 
 if __name__ == "__main__":
-    memory_only() if "--memory" in sys.argv else main()
+    if "--memory" in sys.argv:
+        memory_only()
+    elif "--x2" in sys.argv:
+        bench_x2()
+    else:
+        main()

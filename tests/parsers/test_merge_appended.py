@@ -15,7 +15,8 @@ from parsers.merge import KnownIndex, KnownLine, MergePlan, diff_copy, identity_
 from tests.parsers.catalogs import FRUIT
 
 LINES = ["3栋502 王姐 西瓜2个", "5栋101 张叔 鸡蛋1盒", "小陈 西瓜1个", "刘姐 葡萄1串", "王姐 西瓜1个",
-         "6栋302 赵哥 大米1袋", "小陈 西瓜1个 取消", "3栋502 王姐 西瓜3个", "Amy 柠檬2个"]
+         "6栋302 赵哥 大米1袋", "小陈 西瓜1个 取消", "3栋502 王姐 西瓜3个", "Amy 柠檬2个",
+         "3栋502 王姐 西瓜不要了 葡萄照旧", "小陈 不要了，换成葡萄2串", "刘姐 取消一串葡萄"]
 
 
 def apply(index: KnownIndex, plan: MergePlan, next_id: list[int]) -> None:
@@ -29,12 +30,14 @@ def apply(index: KnownIndex, plan: MergePlan, next_id: list[int]) -> None:
         remember(new)
     for _line, new in plan.reviews:
         remember(new, active=False)  # kept for the leader, never counted
+    # A named cancel withdraws products and leaves the line active (this index does not know
+    # items; storage keeps a line active while anything of it is left); a whole cancel ends it.
     for line, new in plan.cancels:
-        index.put(replace(line, line_hash=new.line_hash, active=False))
+        index.put(replace(line, line_hash=new.line_hash, active=bool(new.withdraws)))
     for targets, new in plan.cancel_lines:
         for line in targets:
-            index.put(replace(index.lines[line.entry_id], active=False))
-        remember(new, active=False)
+            index.put(replace(index.lines[line.entry_id], active=bool(new.withdraws)))
+        remember(new, active=bool(new.orders))
     for line, new in plan.edits:
         index.put(replace(line, line_hash=new.line_hash, seq=new.entry.seq, identity=identity_of(new.entry),
                           missing=False))

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 import pytest
 
 from parsers.merge import KnownLine, MergePlan, diff_copy, identity_of, line_hash, same_identity
-from parsers.model import Entry
+from parsers.model import CancelItem, Entry, Item
 
 LEADER = "wxid_leader"
 
 
 def entry(seq: int, raw: str, member: str | None = None, address: str | None = None, *,
-          cancel: bool = False, author: str | None = None) -> Entry:
-    return Entry(seq=seq, raw=raw, member=member, address=address, cancel=cancel, author=author)
+          cancel: bool = False, author: str | None = None, withdraws=(), orders=()) -> Entry:
+    """`withdraws`: (sku, qty) a cancelling line names; `orders`: (sku, qty) it orders."""
+    return Entry(seq=seq, raw=raw, member=member, address=address, cancel=cancel, author=author,
+                 cancel_items=[CancelItem(raw, sku, sku, qty) for sku, qty in withdraws],
+                 items=[Item(raw, sku, sku, qty) for sku, qty in orders])
 
 
 def known(entry_id: int, e: Entry, author: str, *, active: bool = True, missing: bool = False) -> KnownLine:
@@ -43,6 +46,10 @@ def _summary(plan: MergePlan) -> dict:
         "cancels": [(k.entry_id, n.entry.raw) for k, n in plan.cancels],
         "cancel_lines": [(sorted(k.entry_id for k in ks), n.entry.raw) for ks, n in plan.cancel_lines],
         "reviews": [(k.entry_id if k else None, n.entry.raw) for k, n in plan.reviews],
+        "withdraws": [[(c.sku, c.qty) for c in n.withdraws] for _, n in (*plan.cancels, *plan.cancel_lines)
+                      if n.withdraws],
+        "orders_too": [[(i.sku, i.qty) for i in n.orders] for _, n in (*plan.cancels, *plan.cancel_lines)
+                       if n.orders],
         "missing": [k.entry_id for k in plan.missing],
         "reappeared": [k.entry_id for k in plan.reappeared],
         "renumbered": [(k.entry_id, seq) for k, seq in plan.renumbered],
@@ -121,6 +128,37 @@ CASES = {
     "a line that names nobody and changed: the new text is new, the old one missing": Case(
         [known(1, entry(1, "西瓜1个"), "wxid_li")], [entry(1, "西瓜2个")], "wxid_li",
         {"added": [("西瓜2个", "wxid_li")], "missing": [1]}),
+    # 2026-12 issue 10: a cancel by its author cancels only what it names
+    "a separate line naming a product withdraws only that product of the member's lines": Case(
+        [known(1, WANG, "wxid_wang"), known(2, LI, "wxid_li")],
+        [WANG, LI, entry(3, "李四 西瓜不要了", "李四", cancel=True, withdraws=[("XG01", None)])], "wxid_li",
+        {"cancel_lines": [([2], "李四 西瓜不要了")], "withdraws": [[("XG01", None)]]}),
+    "a separate line cancelling part of an amount names the amount": Case(
+        [known(1, WANG, "wxid_wang")],
+        [WANG, entry(2, "王姐 取消一个西瓜", "王姐", cancel=True, withdraws=[("XG01", 1)])], "wxid_wang",
+        {"cancel_lines": [([1], "王姐 取消一个西瓜")], "withdraws": [[("XG01", 1)]]}),
+    "a cancelling line that also orders carries its order": Case(
+        [known(1, WANG, "wxid_wang")],
+        [WANG, entry(2, "王姐 西瓜不要了 换成葡萄1串", "王姐", cancel=True, withdraws=[("XG01", None)],
+                     orders=[("PT01", 1)])], "wxid_wang",
+        {"cancel_lines": [([1], "王姐 西瓜不要了 换成葡萄1串")], "withdraws": [[("XG01", None)]],
+         "orders_too": [[("PT01", 1)]]}),
+    "the author rewriting their line to withdraw one product is a named cancel of it": Case(
+        [known(1, WANG, "wxid_wang")],
+        [entry(1, "3栋502 王姐 西瓜不要了 葡萄照旧", "王姐", "3栋502", cancel=True, withdraws=[("XG01", None)])],
+        "wxid_wang", {"cancels": [(1, "3栋502 王姐 西瓜不要了 葡萄照旧")], "withdraws": [[("XG01", None)]]}),
+    "the author rewriting their line as 'cancel, order this instead' edits it": Case(
+        [known(1, WANG, "wxid_wang")],
+        [entry(1, "3栋502 王姐 不要了，换成葡萄2串", "王姐", "3栋502", cancel=True, orders=[("PT01", 2)])],
+        "wxid_wang", {"edits": [(1, "3栋502 王姐 不要了，换成葡萄2串")]}),
+    "a cancelling line that orders, by someone with no lines yet, is an order": Case(
+        [known(1, WANG, "wxid_wang")],
+        [WANG, entry(2, "赵哥 不要了，换成葡萄2串", "赵哥", cancel=True, orders=[("PT01", 2)])], "wxid_zhao",
+        {"added": [("赵哥 不要了，换成葡萄2串", "wxid_zhao")]}),
+    "a named cancel of someone else's product by a member goes to review": Case(
+        [known(1, WANG, "wxid_wang")],
+        [WANG, entry(2, "王姐 西瓜不要了", "王姐", cancel=True, withdraws=[("XG01", None)])], "wxid_zhao",
+        {"reviews": [(None, "王姐 西瓜不要了")]}),
     "a renumbered line takes its new number": Case(
         [known(1, WANG, "wxid_wang"), known(2, LI, "wxid_li")],
         [entry(1, LI.raw, "李四")], "wxid_li", {"missing": [1], "renumbered": [(2, 1)]}),
