@@ -94,10 +94,12 @@ def test_the_two_lines_numbered_2_in_the_chain_are_orders_2_and_3(orders, loaded
 
 @pytest.fixture
 def namesakes(chat):
-    """Two members called 王姐 (other rooms), and a member whose nickname is "2" (order 4)."""
-    lines = [WANG, "6栋101 王姐 砂糖橘1箱", ZHANG, "2 西瓜1个"]
-    for n, user in enumerate(("wxid_wang", "wxid_wang2", "wxid_zhang", "wxid_four"), start=1):
-        chat.group(GROUP, user, user, chain(*lines[:n]), at=at(25, 9, n))
+    """Two members called 王姐 (other rooms), and a member whose WeChat name is "2" (order 4;
+    a bare "2" written on a line is asked about by the parser, a display name is not)."""
+    lines = [WANG, "6栋101 王姐 砂糖橘1箱", ZHANG, "西瓜1个"]
+    users = (("wxid_wang", "wxid_wang"), ("wxid_wang2", "wxid_wang2"), ("wxid_zhang", "wxid_zhang"), ("wxid_four", "2"))
+    for n, (user, name) in enumerate(users, start=1):
+        chat.group(GROUP, user, name, chain(*lines[:n]), at=at(25, 9, n))
     chat.wait(timedelta(minutes=5))
     return chat
 
