@@ -89,3 +89,10 @@ SUMMARY_ADMIN = "平台日报（{date}）\n{lines}\n合计{orders}单，{gmv}元
 SUMMARY_ADMIN_PROCUREMENT = "采购：{items}"
 SUMMARY_ADMIN_ANOMALY = "异常：{count}条没认出/待确认，{missing}条被别人的接龙覆盖"
 SUMMARY_NOTHING = "今天没有新订单"
+
+# --- operator alerts (private, to the platform admins) ----------------------------------
+
+ALERT_SET_ASIDE = "提醒：数据库刚才出错，{where}{who}的消息还没记上账，已经存下了，恢复后会自动补上"
+ALERT_FAILED = "提醒：{where}{who}的一条消息处理出错，没记上账：{reason}。修好后运行 jielong retry 补上"
+ALERT_IN_GROUP = "“{group}”里"
+ALERT_IN_PRIVATE = "私聊里"
