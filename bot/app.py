@@ -12,6 +12,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -90,14 +91,16 @@ class App:
             self._drain_conversation(conversation, wait=key is not None)
         return self._settled_replies()
 
-    def retry(self) -> list[inbox.Unapplied]:
+    def retry(self) -> RetryResult:
         """`jielong retry`: every failed message back in the queue, then apply everything
-        pending, waiting for conversations other processes hold. Returns what is still not
-        applied."""
+        pending, waiting for conversations other processes hold."""
+        before = sum(self._with_retries(inbox.unapplied_counts).values())
         self._with_retries(inbox.requeue_failed)
         for conversation in self._with_retries(inbox.pending_conversations):
             self._drain_conversation(conversation, wait=True)
-        return self._with_retries(inbox.unapplied)
+        left = self._with_retries(inbox.unapplied)
+        rebuilding = self._with_retries(inbox.rebuilding) is not None
+        return RetryResult(max(before - len(left), 0), left, rebuilding)
 
     def _settled_replies(self) -> list[OutgoingText]:
         if self._parser_built:
@@ -392,6 +395,13 @@ class App:
                 self._parsers.popitem(last=False)
         self._parsers.move_to_end(key)
         return parser
+
+
+@dataclass(frozen=True)
+class RetryResult:
+    applied: int
+    left: list[inbox.Unapplied]  # still not applied, oldest first
+    rebuilding: bool  # a rebuild holds them (it applies them itself)
 
 
 class _TransientAt(Exception):

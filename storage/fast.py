@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 
@@ -136,16 +137,28 @@ def _send_queued(connection: Connection, queued: list, last: tuple[str, dict] | 
     return cursor  # leaving the pipeline waited for every result: this one's are readable
 
 
+def _take_queue(connection: Connection) -> list | None:
+    # A connection lost or invalidated has no queue worth sending (and its pool record's info
+    # is cleared when it reconnects).
+    if connection.invalidated or connection.closed:
+        return None
+    try:
+        info = connection.info
+    except SQLAlchemyError:
+        return None
+    return info.pop(_QUEUE, None) if _QUEUE in info else None
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _send_before_others(connection: Connection, _cursor, _statement, _parameters, _context, _many) -> None:
-    queued = connection.info.pop(_QUEUE, None) if _QUEUE in connection.info else None
+    queued = _take_queue(connection)
     if queued:
         _send_queued(connection, queued)
 
 
 @event.listens_for(Engine, "commit")
 def _send_with_commit(connection: Connection) -> None:
-    queued = connection.info.pop(_QUEUE, None) if _QUEUE in connection.info else None
+    queued = _take_queue(connection)
     if queued:
         # COMMIT goes in the same round trip; SQLAlchemy's own commit then finds nothing to do.
         _send_queued(connection, queued, commit=True)
@@ -156,4 +169,4 @@ def _send_with_commit(connection: Connection) -> None:
 def _drop_queue(connection: Connection, *_args) -> None:
     # Whatever was queued belongs to the work being rolled back (a savepoint sends the queue
     # before it is set, so nothing queued predates it).
-    connection.info.pop(_QUEUE, None)
+    _take_queue(connection)
