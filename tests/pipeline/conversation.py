@@ -31,11 +31,13 @@ ITEMS = [("西瓜", "个"), ("麒麟西瓜", "个"), ("阳光玫瑰", "串"), ("
 HEADER = "#接龙\n周三水果团\n例 3栋502 王姐 西瓜1个\n\n"
 
 
-def setup_text() -> str:
-    """The demo set-up, with a second group under 李姐 and a stock of 30 on 阳光玫瑰."""
+def setup_text(stock: int | None = 30) -> str:
+    """The demo set-up, with a second group under 李姐 and a stock of 30 on 阳光玫瑰 (None: no
+    limit — then which member gets the last units cannot depend on the order in which
+    different groups' messages are applied)."""
     text = resources.files("bot.demo").joinpath("setup.toml").read_text(encoding="utf-8")
     text = text.replace('groups = ["阳光小区3期团购群"]', 'groups = ["阳光小区3期团购群", "阳光二群"]')
-    return text.replace("stock = 3", "stock = 30")
+    return text.replace("stock = 3\n", f"stock = {stock}\n" if stock is not None else "")
 
 
 def generate(steps: int, seed: int, start: datetime | None = None) -> list[IncomingMessage]:
@@ -119,6 +121,13 @@ def snapshot(sessions: sessionmaker[Session]) -> dict[str, list]:
     return {name: sorted(tuple(str(v) for v in row) for row in rows)
             for name, rows in (("entries", entries), ("items", items), ("events", events), ("states", states),
                                ("said", said))}
+
+
+def per_conversation(snap: dict) -> dict:
+    """What must not depend on how different conversations' messages interleave: everything
+    but the text of answers to private commands (an answer counts the orders as they are when
+    the command is applied)."""
+    return {**snap, "said": [row if row[1] != "command" else row[:2] for row in snap["said"]]}
 
 
 def count(sessions: sessionmaker[Session], model) -> int:

@@ -23,7 +23,7 @@ from storage.db import open_db
 from storage.models import EntryRow, MessageLog, MessageState, OrderItem
 from storage.models import Outbox as OutboxRow
 from storage.setup import apply_setup, load_setup_text
-from tests.pipeline.conversation import TZ, generate, setup_text, snapshot
+from tests.pipeline.conversation import TZ, generate, per_conversation, setup_text, snapshot
 from tests.pipeline.faults import Faults
 
 G, H = "阳光小区3期团购群", "#接龙\n周三水果团\n\n"
@@ -308,11 +308,7 @@ def test_faults_at_random_statements_of_a_whole_evening_change_nothing(db_url, e
     assert faults.fired > 3
     got = without_alerts(snapshot(sessions))
     if persistent:
-        got, want = _private_by_addressee(got), _private_by_addressee(evening_clean)
+        got, want = per_conversation(got), per_conversation(evening_clean)
     else:
         want = evening_clean
     assert got == want
-
-
-def _private_by_addressee(snap: dict) -> dict:
-    return {**snap, "said": [row if row[1] != "command" else row[:2] for row in snap["said"]]}
