@@ -286,16 +286,6 @@ class App:
             self.outbox.enqueue(session, OutgoingText(admin.user_id, text, is_group=False), kind="alert",
                                 dedupe_key=f"alert:{state}:{hour}:{admin.user_id}")
 
-    def _reapply(self, ids: list[int], clock: SettableClock, on_progress: Callable[[int], None] | None,
-                  done: int) -> int:
-        """A rebuild's pass: each message in its own transaction, in the order given."""
-        for log_id in ids:
-            _reapply_one(self, log_id, clock)
-            done += 1
-            if on_progress and done % 1000 == 0:
-                on_progress(done)
-        return done
-
     def _rebuild_running(self, session: Session) -> bool:
         if inbox.rebuilding(session) is None:
             return False
@@ -465,20 +455,23 @@ class SilentOutbox(Outbox):
 
 
 def rebuild(ctx: AppContext, on_progress: Callable[[int], None] | None = None) -> int:
-    """Re-derive every order from the message log through the live pipeline, silently.
+    """Re-derive every order from the message log through the live pipeline.
 
     Safe while the bot runs (D3): the first transaction waits for live transactions applying
     messages, marks the rebuild and empties the projection; from then on live processes only
     record what arrives (pending), and the rebuild applies it after the log it started from,
-    in order, before handing the pipeline back in a last transaction. Raises
-    `inbox.RebuildRunning` when another rebuild runs. The log itself is never changed (but its
-    states); a rebuild that dies half-way is simply run again (live processes keep recording).
-    Returns the number of messages applied.
+    in order, before handing the pipeline back in a last transaction. Messages applied before
+    are replayed silently; those never applied (set aside, failed, or recorded meanwhile) are
+    answered as the live bot would have. Raises `inbox.RebuildRunning` when another rebuild
+    runs. The log itself is never changed (but its states); a rebuild that dies half-way is
+    simply run again (live processes keep recording). Returns the number of messages applied.
     """
     clock = SettableClock(ctx.now())
-    quiet = App(AppContext(ctx.sessions, clock, ctx.settings), SilentOutbox(ctx))
+    rebuilt = AppContext(ctx.sessions, clock, ctx.settings)
+    apps = _Rebuilders(quiet=App(rebuilt, SilentOutbox(ctx)), loud=App(rebuilt))
     engine = ctx.sessions.kw["bind"]
     with engine.connect() as claim:  # held to the end: on PostgreSQL it holds "a rebuild runs"
+        claim.detach()  # closed, not pooled, at the end: nothing it holds outlives the rebuild
         inbox.claim_rebuild(Session(bind=claim))
         try:
             with ctx.sessions.begin() as session:
@@ -486,27 +479,40 @@ def rebuild(ctx: AppContext, on_progress: Callable[[int], None] | None = None) -
                 inbox.begin_rebuild(session, ctx.now())
                 chains.reset_projection(session)
                 ids = log_ids_in_order(session)
-            done = quiet._reapply(ids, clock, on_progress, 0)
-            while tail := quiet._with_retries(inbox.pending_ids):  # recorded by live processes meanwhile
-                done = quiet._reapply(tail, clock, on_progress, done)
+            done = apps.reapply(ids, clock, on_progress, 0)
+            while tail := apps.loud._with_retries(inbox.pending_ids):  # recorded by live processes meanwhile
+                done = apps.reapply(tail, clock, on_progress, done)
 
             def hand_back(session: Session) -> None:
                 inbox.exclude_live(session)  # the last live transactions that saw the mark end first
                 for row in inbox.pending_rows(session):
                     clock.set(row.sent_at)
-                    quiet._apply_logged(session, row)
+                    apps.loud._apply_logged(session, row)
                 inbox.finish_rebuild(session)
 
-            quiet._with_retries(hand_back)
+            apps.loud._with_retries(hand_back)
         finally:
             inbox.release_rebuild(Session(bind=claim))
     return done
 
 
-def _reapply_one(app: App, log_id: int, clock: SettableClock) -> None:
-    def work(session: Session) -> None:
+@dataclass
+class _Rebuilders:
+    quiet: App  # for messages applied before: their replies were given then
+    loud: App  # for messages never applied: answered now (queued for the live bot to send)
+
+    def reapply(self, ids: list[int], clock: SettableClock, on_progress: Callable[[int], None] | None,
+                done: int) -> int:
+        """A rebuild's pass: each message in its own transaction, in the order given."""
+        for log_id in ids:
+            self.loud._with_retries(lambda session, log_id=log_id: self._reapply_one(session, log_id, clock))
+            done += 1
+            if on_progress and done % 1000 == 0:
+                on_progress(done)
+        return done
+
+    def _reapply_one(self, session: Session, log_id: int, clock: SettableClock) -> None:
         row = session.get(MessageLog, log_id)
         clock.set(row.sent_at)
+        app = self.quiet if row.state == MessageState.APPLIED else self.loud
         app._apply_logged(session, row)
-
-    app._with_retries(work)

@@ -16,6 +16,7 @@ from bot.context import AppContext, SettableClock, Settings
 from bot.events import OutgoingText, SendResult
 from bot.transports.replay import ReplayResult, replay_lines
 from storage.db import open_db
+from storage.inbox import RebuildRunning
 from storage.lookup import platform
 
 
@@ -58,9 +59,13 @@ def replay_command(chat_file: str, db_url: str | None, as_json: bool) -> None:
 @main.command("rebuild")
 @DB_OPTION
 def rebuild_command(db_url: str | None) -> None:
-    """Re-derive every order from the message log with the current parser."""
+    """Re-derive every order from the message log with the current parser. Safe while the bot
+    runs: messages arriving meanwhile are recorded and applied by the rebuild, in order."""
     app, _clock = make_app(db_url)
-    count = rebuild(app.ctx, on_progress=lambda n: click.echo(f"{n} messages…", err=True))
+    try:
+        count = rebuild(app.ctx, on_progress=lambda n: click.echo(f"{n} messages…", err=True))
+    except RebuildRunning as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"rebuilt from {count} messages", err=True)
 
 
