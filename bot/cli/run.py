@@ -13,7 +13,7 @@ from bot.app import App, rebuild
 from bot.cli import main
 from bot.cli.data import DB_OPTION
 from bot.context import AppContext, SettableClock, Settings
-from bot.events import OutgoingText, SendResult
+from bot.events import MessageNotRecorded, OutgoingText, SendResult
 from bot.transports.replay import ReplayResult, replay_lines
 from storage.db import open_db
 from storage.inbox import RebuildRunning
@@ -48,8 +48,11 @@ def replay_command(chat_file: str, db_url: str | None, as_json: bool) -> None:
         click.echo(f"{chat_file}:{number}: skipped: {problem}", err=True)
 
     with open(chat_file, encoding="utf-8-sig", errors="replace") as lines:
-        for out in replay_lines(app, clock, lines, result, report):
-            click.echo(format_out(out, as_json))
+        try:
+            for out in replay_lines(app, clock, lines, result, report):
+                click.echo(format_out(out, as_json))
+        except MessageNotRecorded as exc:
+            raise click.ClickException(f"{exc}; run the replay again to go on from there") from None
     for out in app.flush():
         click.echo(format_out(out, as_json))
         app.report(out, SendResult.sent())
