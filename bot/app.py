@@ -59,8 +59,9 @@ class App:
     def feed(self, msg: IncomingMessage) -> list[OutgoingText]:
         """Record the message and apply it, in its conversation's order, in one transaction;
         then what may be sent now. When it returns, the message is durably recorded (applied,
-        or set aside for a later pass after a database error); `MessageNotRecorded` when not
-        even that was possible (the transport must not acknowledge it)."""
+        or kept for a later pass after an error); `MessageNotRecorded` when not even that was
+        possible (the transport must not acknowledge it: `retryable` — the database is down,
+        have it sent again; else the database refuses it for good — log and skip it)."""
         if msg.sender == self.ctx.settings.bot_id:
             return []
         with self._locks.hold(msg.session_key):
@@ -254,8 +255,7 @@ class App:
             retryable = _transient(second)
             log.error("message %s/%s could not even be recorded (%s): %s", msg.platform, msg.message_id,
                       "database unavailable" if retryable else "refused", _one_line(second))
-            if retryable:
-                raise MessageNotRecorded(msg, _one_line(second), retryable=True) from second
+            raise MessageNotRecorded(msg, _one_line(second), retryable=retryable) from second
 
     def _note_failed_pass(self, exc: Exception) -> None:
         """A pass over a conversation kept failing: count it against the message it stopped at."""

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TextIO
 
 from bot.app import App
-from bot.events import IncomingMessage, SendResult
+from bot.events import IncomingMessage, MessageNotRecorded, SendResult
 from storage.lookup import first_bound_group
 
 HELP = "/as ID [名字] 换人  /group 群名 进群  /private 私聊机器人  /quit 退出；空行结束一条消息"
@@ -61,7 +61,12 @@ def _control(line: str, state: dict, stdout: TextIO) -> bool:
 def _send(app: App, state: dict, text: str, n: int, stdout: TextIO) -> None:
     msg = IncomingMessage("console", f"console-{datetime.now().timestamp()}-{n}", state["chat"], state["user"],
                           state["name"], text, app.ctx.now(), state["chat"])
-    for out in app.feed(msg):
+    try:
+        replies = app.feed(msg)
+    except MessageNotRecorded as exc:
+        stdout.write(f"  (not recorded: {exc})\n")
+        return
+    for out in replies:
         where = out.to if out.is_group else f"私聊 {out.to}"
         stdout.write(f"  🤖 [{where}] {out.text}\n")
         app.report(out, SendResult.sent())

@@ -312,3 +312,26 @@ def test_faults_at_random_statements_of_a_whole_evening_change_nothing(db_url, e
     else:
         want = evening_clean
     assert got == want
+
+
+def test_a_message_the_database_refuses_for_good_is_reported_and_a_replay_skips_it(pg_url):
+    """Not transient, and not even recordable (the database refuses the row itself): feed says
+    so (`MessageNotRecorded`, not retryable — an HTTP gateway answers 4xx), a replay reports the
+    line and goes on. (PostgreSQL: SQLite stores an over-long id; the edge bounds them.)"""
+    import json
+
+    from bot.transports.replay import ReplayResult, replay_lines
+
+    _sessions, app = fresh(pg_url)
+    r1, r2, r3 = review_messages()
+    bad = replace(r2, message_id="x" * 300)  # over the column's 200: PostgreSQL refuses the row
+    with pytest.raises(MessageNotRecorded) as caught:
+        feed(app, bad)
+    assert caught.value.retryable is False
+    lines = [json.dumps({"id": m.message_id, "time": m.sent_at.isoformat(), "chat": m.chat, "from": m.sender,
+                         "name": m.sender_name, "text": m.text}, ensure_ascii=False) for m in (r1, bad, r3)]
+    errors: list[tuple[int, str]] = []
+    result = ReplayResult()
+    list(replay_lines(app, app.ctx.clock, lines, result, on_error=lambda n, p: errors.append((n, p))))
+    assert (result.fed, result.skipped) == (2, 1) and errors[0][0] == 2
+    assert "not recorded" in errors[0][1]
