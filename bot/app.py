@@ -146,7 +146,7 @@ class App:
         """The message's transaction: hold its conversation, log it, apply it — after the
         conversation's earlier messages still pending, when there are any."""
         key = msg.session_key
-        inbox.hold_conversation(session, key)
+        inbox.hold_conversation(session, key, then_writes=True)
         recorded = self._record(session, msg, MessageState.APPLIED)
         if recorded is None:  # seen before: a redelivery applies only what is still pending
             if inbox.has_pending(session, key) and not self._rebuild_running(session):
