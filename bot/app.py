@@ -178,6 +178,7 @@ class App:
                 inbox.hold_conversation(session, key)
             elif not inbox.try_hold_conversation(session, key):
                 return  # another process is applying it right now
+            inbox.commit_lazily(session)  # what it applies is recorded already: a lost commit loses nothing
             if not self._rebuild_running(session):
                 self._apply_pending(session, key)
 

@@ -70,6 +70,18 @@ def _hold(session: Session, key: str, *, wait: bool) -> bool:
     return True
 
 
+def commit_lazily(session: Session) -> None:
+    """This transaction only applies messages already recorded: its COMMIT need not wait for
+    the disk (PostgreSQL `synchronous_commit = off`, for this transaction only). A server crash
+    can lose it, and then its messages are simply pending again — applied by the next pass.
+    (Never for a transaction that records a message: that one is what a transport acknowledges.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        _LAZY_COMMIT.send(session, {})
+
+
+_LAZY_COMMIT = FastStatement(text("SET LOCAL synchronous_commit TO off"))
+
+
 @cache
 def _pg_hold(wait: bool) -> FastStatement:
     # Left to right: the projection (shared: live transactions never wait for each other there;

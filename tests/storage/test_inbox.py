@@ -236,3 +236,15 @@ def test_migration_0007_keeps_every_logged_message_applied(db_url):
     with sessions() as session:
         assert session.scalar(select(MessageLog.state)) == MessageState.APPLIED
     sessions.kw["bind"].dispose()
+
+
+def test_a_pass_over_recorded_messages_commits_without_waiting_for_the_disk(pg_url):
+    """Only that transaction: the next one (which may record a message) waits for the disk again."""
+    sessions = open_db(pg_url)
+    with sessions.begin() as session:
+        inbox.hold_conversation(session, "群A")
+        inbox.commit_lazily(session)
+        assert session.scalar(text("SHOW synchronous_commit")) == "off"
+    with sessions.begin() as session:
+        assert session.scalar(text("SHOW synchronous_commit")) == "on"
+    sessions.kw["bind"].dispose()
