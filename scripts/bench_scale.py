@@ -3,6 +3,7 @@ with 1, 2 and 4 worker processes. Prints figures; asserts nothing.
 
     .venv/bin/python scripts/bench_scale.py [--pg ADMIN_URL] [--groups 120] [--members 60]
                                             [--processes 1,2,4] [--split group|message]
+                                            [--path feed|accept]
 
 The day: every group's 接龙 grows to `--members` lines (message k of a group holds k lines),
 groups interleaved by time, as in bench_replay's platform day. `--split group` hands each group
@@ -10,7 +11,9 @@ to one process (a gateway per bot account); `--split message` deals the messages
 so one group's messages reach several processes and meet on its conversation lock.
 
 Each process feeds its share as fast as it can (a closed loop: one message at a time) and
-times every `App.feed`. Database CPU is the CPU time of the server backends serving the
+times every `App.feed` — or, with `--path accept`, what an HTTP gateway does: `App.accept`
+(the acknowledged record, committed to disk) then `App.drain` of the message's group (its
+commit does not wait for the disk: what it applies is recorded already); the time is both. Database CPU is the CPU time of the server backends serving the
 workers (from /proc, so the server must run on this machine; shared server processes such
 as the WAL writer are not counted). The machine's other load shows in the figures: run it
 more than once and quote the calibration line with them.
@@ -78,7 +81,7 @@ def _backend_cpu(pids: set[int]) -> float | None:
     return total
 
 
-def worker(url: str, messages, barrier, results) -> None:
+def worker(url: str, messages, barrier, results, path: str) -> None:
     sessions = open_db(url)
     backends: set[int] = set()
 
@@ -102,7 +105,11 @@ def worker(url: str, messages, barrier, results) -> None:
     for msg in messages:
         app.ctx.clock.set(msg.sent_at)
         t = time.perf_counter()
-        app.feed(msg)
+        if path == "feed":
+            app.feed(msg)
+        else:
+            app.accept(msg)
+            app.drain(msg.session_key)
         times.append(time.perf_counter() - t)
     wall = time.perf_counter() - started
     cpu_db_after = _backend_cpu(backends)
@@ -111,10 +118,10 @@ def worker(url: str, messages, barrier, results) -> None:
     sessions.kw["bind"].dispose()
 
 
-def run(url: str, day, processes: int, split: str) -> str:
+def run(url: str, day, processes: int, split: str, path: str) -> str:
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(processes + 1), ctx.Queue()
-    procs = [ctx.Process(target=worker, args=(url, share, barrier, results))
+    procs = [ctx.Process(target=worker, args=(url, share, barrier, results, path))
              for share in shares(day, processes, split)]
     for proc in procs:
         proc.start()
@@ -131,7 +138,8 @@ def run(url: str, day, processes: int, split: str) -> str:
     check = _check(url, len(day))
     p99 = times[int(len(times) * 0.99)] * 1000
     db = f"{db_cpu:.1f} s ({db_cpu / len(times) * 1000:.2f} ms/message)" if db_cpu is not None else "n/a"
-    return (f"{processes} process{'es' if processes > 1 else ''} ({split}): {len(times)} messages in {wall:.1f} s "
+    return (f"{processes} process{'es' if processes > 1 else ''} ({split}, {path}): {len(times)} messages in "
+            f"{wall:.1f} s "
             f"= {len(times) / wall:.0f}/s; median {statistics.median(times) * 1000:.2f} ms, p99 {p99:.2f} ms; "
             f"client CPU {client_cpu:.1f} s, database CPU {db}; {check}")
 
@@ -175,6 +183,7 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=60)
     parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--split", choices=("group", "message"), default="group")
+    parser.add_argument("--path", choices=("feed", "accept"), default="feed")
     args = parser.parse_args()
     day = platform_day(args.groups, args.members)
     print(f"calibration {calibration()} s; {os.cpu_count()} cores; {args.groups} groups × {args.members} members "
@@ -186,7 +195,7 @@ def main() -> None:
             print(f"PostgreSQL: skipped ({exc.__class__.__name__}: not reachable at {args.pg})")
             return
         try:
-            print(run(url, day, processes, args.split), flush=True)
+            print(run(url, day, processes, args.split, args.path), flush=True)
         finally:
             drop_database(args.pg, name)
 
