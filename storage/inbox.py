@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import and_, bindparam, func, select, text, update
+from sqlalchemy import and_, bindparam, func, literal, select, text, update
 from sqlalchemy.orm import Session
 
 from storage import chains
@@ -123,17 +123,10 @@ def has_pending(session: Session, key: str) -> bool:
 
 def pending_conversations(session: Session, limit: int = 1000) -> list[str]:
     """Conversations with messages waiting, the longest-waiting first."""
-    rows = session.execute(
-        select(MessageLog.chat_id, MessageLog.sender_id, func.min(MessageLog.sent_at))
-        .where(MessageLog.state == _PENDING)
-        .group_by(MessageLog.chat_id, MessageLog.sender_id)
-        .order_by(func.min(MessageLog.sent_at)).limit(limit)).all()
-    keys: list[str] = []
-    for chat_id, sender_id, _first in rows:
-        key = chat_id if chat_id is not None else PRIVATE + sender_id
-        if key not in keys:
-            keys.append(key)
-    return keys
+    key = func.coalesce(MessageLog.chat_id, literal(PRIVATE).concat(MessageLog.sender_id))
+    return list(session.scalars(
+        select(key).where(MessageLog.state == _PENDING).group_by(key)
+        .order_by(func.min(MessageLog.sent_at)).limit(limit)))
 
 
 def pending_ids(session: Session, limit: int = 500) -> list[int]:
