@@ -289,6 +289,9 @@ def begin_rebuild(session: Session, at: datetime) -> None:
     leave them pending (the rebuild applies them). Call after `exclude_live`, in the
     transaction that resets the projection."""
     _ensure_state_row(session)
+    mark = rebuilding(session)
+    if mark is not None and mark.by != _me() and _alive(mark.by) and session.get_bind().dialect.name != "postgresql":
+        raise RebuildRunning(_running_text(mark))  # SQLite: two rebuilds that started at once
     session.execute(update(PipelineState).where(PipelineState.id == 1)
                     .values(rebuild_started_at=at, rebuild_by=_me()))
 

@@ -3,7 +3,10 @@ across processes, the rebuild mark; which database errors are transient. SQLite 
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -12,13 +15,13 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, select, text, update
 from sqlalchemy import exc as sa_exc
 
 from storage import inbox
 from storage.db import is_transient, make_engine, open_db
 from storage.log import record
-from storage.models import MessageLog, MessageState
+from storage.models import MessageLog, MessageState, PipelineState
 from storage.revision import bump_setup_revision, setup_revision
 from tests.conftest import wait_for_a_lock_wait
 
@@ -166,6 +169,17 @@ def test_claiming_a_rebuild_twice(sessions, db_url):
             with sessions.begin() as session:
                 inbox.begin_rebuild(session, T)
             inbox.claim_rebuild(Session(bind=two))
+            # Another live process marked it (two rebuilds claimed at once): the second to mark stops.
+            sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+            try:
+                with sessions.begin() as session:
+                    session.execute(update(PipelineState).values(
+                        rebuild_by=f"{socket.gethostname()}:{sleeper.pid}"))
+                with pytest.raises(inbox.RebuildRunning), sessions.begin() as session:
+                    inbox.begin_rebuild(session, T)
+            finally:
+                sleeper.kill()
+                sleeper.wait()
 
 
 @pytest.mark.parametrize(("error", "transient"), [
