@@ -149,8 +149,7 @@ class App:
         inbox.hold_conversation(session, key, then_writes=True)
         recorded = self._record(session, msg, MessageState.APPLIED)
         if recorded is None:  # seen before: a redelivery applies only what is still pending
-            if inbox.has_pending(session, key) and not self._rebuild_running(session):
-                self._apply_pending(session, key)
+            self._apply_pending(session, key)
             return
         inbox.note_epoch(session, recorded.epoch)
         if recorded.rebuilding:
@@ -179,8 +178,7 @@ class App:
             elif not inbox.try_hold_conversation(session, key):
                 return  # another process is applying it right now
             inbox.commit_lazily(session)  # what it applies is recorded already: a lost commit loses nothing
-            if not self._rebuild_running(session):
-                self._apply_pending(session, key)
+            self._apply_pending(session, key)
 
         with self._locks.hold(key) if wait else self._locks.try_hold(key) as held:
             if held is False:
@@ -190,13 +188,17 @@ class App:
             except Exception as exc:  # noqa: BLE001 - the messages stay pending for the next pass
                 self._note_failed_pass(exc)
 
-    def _apply_pending(self, session: Session, key: str) -> None:
-        """Apply the conversation's pending messages, oldest first. Each in a savepoint: one
-        that fails for good is marked failed and the others go on; a transient error ends the
-        whole transaction (it is tried again)."""
-        while batch := inbox.pending_messages(session, key):
-            for row in batch:
+    def _apply_pending(self, session: Session, key: str, batch: int = 100) -> None:
+        """Apply the conversation's pending messages, oldest first (none while a rebuild runs:
+        it applies them). Each in a savepoint: one that fails for good is marked failed and the
+        others go on; a transient error ends the whole transaction (it is tried again). One
+        recorded meanwhile is applied by the pass its recorder makes next."""
+        while True:
+            rows = inbox.pending_messages(session, key, batch, unless_rebuilding=True)
+            for row in rows:
                 self._apply_logged(session, row)
+            if len(rows) < batch:
+                return
 
     def _apply_logged(self, session: Session, row: MessageLog) -> None:
         try:
@@ -286,12 +288,6 @@ class App:
         for admin in lookup.admins(session):
             self.outbox.enqueue(session, OutgoingText(admin.user_id, text, is_group=False), kind="alert",
                                 dedupe_key=f"alert:{state}:{hour}:{admin.user_id}")
-
-    def _rebuild_running(self, session: Session) -> bool:
-        if inbox.rebuilding(session) is None:
-            return False
-        self._warn_rebuilding(session)
-        return True
 
     def _warn_rebuilding(self, session: Session) -> None:
         now = time.monotonic()

@@ -108,17 +108,17 @@ def _in_conversation(key: str):
     return MessageLog.chat_id == key
 
 
-def pending_messages(session: Session, key: str, limit: int = 100) -> list[MessageLog]:
+def pending_messages(session: Session, key: str, limit: int = 100, *,
+                     unless_rebuilding: bool = False) -> list[MessageLog]:
     """The conversation's messages waiting to be applied, in the order they were sent (ties:
-    the order they were logged)."""
-    return list(session.scalars(
-        select(MessageLog).where(_in_conversation(key), MessageLog.state == _PENDING)
-        .order_by(MessageLog.sent_at, MessageLog.id).limit(limit)))
-
-
-def has_pending(session: Session, key: str) -> bool:
-    return session.scalar(select(MessageLog.id).where(_in_conversation(key), MessageLog.state == _PENDING)
-                          .limit(1)) is not None
+    the order they were logged). `unless_rebuilding`: none while a rebuild runs (it applies
+    them), checked in the same query."""
+    query = (select(MessageLog).where(_in_conversation(key), MessageLog.state == _PENDING)
+             .order_by(MessageLog.sent_at, MessageLog.id).limit(limit))
+    if unless_rebuilding:
+        query = query.where(~select(PipelineState.id).where(
+            PipelineState.id == 1, PipelineState.rebuild_started_at.is_not(None)).exists())
+    return list(session.scalars(query))
 
 
 def pending_conversations(session: Session, limit: int = 1000) -> list[str]:
