@@ -24,7 +24,8 @@ class Rule:
 
 
 class Faults:
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, sqlite_error: tuple[str, int] = ("database is locked", SQLITE_BUSY)):
+        self.sqlite_error = sqlite_error  # SQLite's message and result code: locked, disk full (13), I/O (10)
         self.rules: list[Rule] = []
         self.fired = 0
         self.postgresql = engine.dialect.name == "postgresql"
@@ -84,6 +85,7 @@ class Faults:
 
     def _raise_if(self, sql) -> None:
         if self._fire(sql):
-            error = sqlite3.OperationalError("database is locked")
-            error.sqlite_errorcode = SQLITE_BUSY
+            text, code = self.sqlite_error
+            error = sqlite3.OperationalError(text)
+            error.sqlite_errorcode = code
             raise error

@@ -240,6 +240,25 @@ def test_a_database_that_stays_down_raises_message_not_recorded(db_url):
     assert orders(sessions) == [("wxid_a", "西瓜1个", 1.0, "ok")]
 
 
+@pytest.mark.parametrize("error", [("database or disk is full", 13), ("disk I/O error", 10)], ids=["full", "io"])
+def test_sqlite_disk_full_or_failing_sets_the_message_aside_until_it_recovers(tmp_path, clean, error):
+    """F6: the disk is full (or failing) while r2 is handled, longer than the retries: r2 is
+    kept, and once there is room again 张叔's copy applies it first — the orders of a clean run."""
+    sessions, app = fresh(f"sqlite:///{tmp_path / 'full.db'}")
+    faults = Faults(sessions.kw["bind"], sqlite_error=error)
+    r1, r2, r3 = review_messages()
+    feed(app, r1)
+    faults.arm("INSERT INTO ENTRY_EVENTS", times=len(QUICK.retry_delays) + 1)
+    feed(app, r2)
+    faults.disarm()
+    assert states(sessions)["r2"][:2] == (MessageState.PENDING, 1)
+    assert error[0] in states(sessions)["r2"][2]
+    feed(app, r3)
+    for msg in review_messages():
+        feed(app, msg)
+    assert orders(sessions) == clean[0]
+
+
 def test_sqlite_locked_by_another_process_past_the_busy_timeout(tmp_path):
     """F5: another writer holds the SQLite database longer than the busy timeout: the message is
     retried with backoff and applied once the lock is gone, nothing lost."""
