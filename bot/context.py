@@ -23,6 +23,11 @@ class Settings:
     evening_summary_at: str = "21:30"
     reminder_before_deadline: timedelta = timedelta(hours=1)
     bot_id: str = "jielong-bot"  # the bot's own user id: its messages are dropped
+    # A message whose transaction hits a transient database error (lost connection, lock past
+    # the busy timeout, full disk) is tried again after each of these pauses, then set aside
+    # (pending) for the next pass; after `max_attempts` such passes it is marked failed.
+    retry_delays: tuple[float, ...] = (0.05, 0.25, 1.0, 3.0)
+    max_attempts: int = 5
 
 
 @dataclass

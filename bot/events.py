@@ -50,6 +50,16 @@ class OutgoingText:
     outbox_ids: tuple[int, ...] = ()  # the outbox rows this message delivers (set by the outbox)
 
 
+class MessageNotRecorded(RuntimeError):
+    """The app could not store an incoming message (`App.feed`, `App.accept`): the transport
+    must not acknowledge it. `retryable`: the database is unavailable for now — have it
+    delivered again (an HTTP gateway answers 503); else it can never be stored (answer 4xx)."""
+
+    def __init__(self, msg: IncomingMessage, reason: str, *, retryable: bool):
+        self.platform, self.message_id, self.retryable = msg.platform, msg.message_id, retryable
+        super().__init__(f"message {msg.platform}/{msg.message_id} not recorded: {reason}")
+
+
 class SendStatus(StrEnum):
     SENT = "sent"  # delivered
     RETRY = "retry"  # not delivered, worth trying again (timeout, 5xx, not logged in yet)

@@ -179,3 +179,10 @@ EXPORT_HEADERS_ZH = {
     "to": "止", "orders": "单数", "gross": "销售额", "adjustments": "退款及缺货调整", "net": "实际销售额",
     "commission": "佣金", "payable": "应付团长", "total": "合计",
 }
+
+# --- operator alerts (private, to the platform admins) ----------------------------------
+
+ALERT_SET_ASIDE = "提醒：数据库刚才出错，{where}{who}的消息还没记上账，已经存下了，恢复后会自动补上"
+ALERT_FAILED = "提醒：{where}{who}的一条消息处理出错，没记上账：{reason}。修好后运行 jielong retry 补上"
+ALERT_IN_GROUP = "“{group}”里"
+ALERT_IN_PRIVATE = "私聊里"

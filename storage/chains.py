@@ -144,6 +144,11 @@ def _load_state(session: Session, group: Group, campaign: Campaign | None, full_
                        setup_revision(session))
 
 
+def forget_all() -> None:
+    """Drop every chain held in memory (a rebuild replaced the projection)."""
+    _chains.clear()
+
+
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_uncommitted(session: Session, _previous) -> None:
     _chains.forget(session.info.pop(_TOUCHED, ()))

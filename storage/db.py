@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import threading
 import time
 import weakref
 from pathlib import Path
 
 from sqlalchemy import Engine, Insert, Table, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
@@ -41,6 +43,40 @@ def insert_unless_present(dialect: str, table: Table, keys: list[str]) -> Insert
     return insert(table).on_conflict_do_nothing(index_elements=keys)
 
 
+# SQLite primary result codes that go away by themselves: busy/locked (another writer),
+# out of memory, I/O error, disk full, cannot open, lock protocol.
+_SQLITE_TRANSIENT = {5, 6, 7, 10, 13, 14, 15}
+# PostgreSQL SQLSTATE classes and codes that do: connection exception, transaction rollback
+# (serialization, deadlock), insufficient resources (disk full, out of memory), operator
+# intervention (shutdown, cannot connect now, statement cancelled), system error (I/O), lock
+# not available.
+_PG_TRANSIENT_CLASSES = {"08", "40", "53", "57", "58"}
+_PG_TRANSIENT_CODES = {"55P03"}
+
+
+def is_transient(error: BaseException) -> bool:
+    """Would the same work succeed if tried again a little later? True for a lost connection,
+    a lock held past the timeout, a full disk, a server restart; False for a bug or a value the
+    database refuses (those fail the same way every time). Takes SQLAlchemy's wrapped errors and
+    the driver's own (the hot statements run on the DB-API cursor)."""
+    if isinstance(error, sa_exc.TimeoutError):  # no pooled connection free in time
+        return True
+    if isinstance(error, sa_exc.DBAPIError):
+        if error.connection_invalidated:
+            return True
+        error = error.orig if error.orig is not None else error
+    if isinstance(error, sqlite3.Error):
+        code = getattr(error, "sqlite_errorcode", None)
+        return code is not None and code & 0xFF in _SQLITE_TRANSIENT
+    state = getattr(error, "sqlstate", None)
+    if state:
+        return state[:2] in _PG_TRANSIENT_CLASSES or state in _PG_TRANSIENT_CODES
+    # A psycopg error without a SQLSTATE is the connection itself (closed, reset, unreachable).
+    # (Where psycopg was never imported, none of its errors can be here.)
+    psycopg = sys.modules.get("psycopg")
+    return psycopg is not None and isinstance(error, psycopg.OperationalError | psycopg.InterfaceError)
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):
@@ -54,7 +90,35 @@ def make_engine(url: str | None = None) -> Engine:
         if not memory and engine.url.database:
             _checkpointer.watch(engine, engine.url.database)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE = 5.0  # seconds a pooled connection may rest before it is checked at checkout
+_USED = "jielong.last_used"
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """`pool_pre_ping`, but only for a connection that rested: a ping is a round trip, which a
+    message handled every few milliseconds should not pay (a connection lost within those few
+    seconds fails its statement, and the message pipeline tries it again)."""
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _used(_dbapi_connection, record) -> None:
+        record.info[_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection, record, _proxy) -> None:
+        if time.monotonic() - record.info.get(_USED, 0.0) < PING_AFTER_IDLE:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            alive = False
+        if not alive:
+            raise sa_exc.DisconnectionError("connection lost while idle")  # the pool reconnects
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

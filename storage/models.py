@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -86,6 +87,14 @@ class EventKind(StrEnum):
     LEADER_DELETE = "leader_delete"  # 删单
     SHORTAGE = "shortage"  # 缺货 cut
     PROMOTED = "promoted"  # from the waitlist into freed stock
+
+
+class MessageState(StrEnum):
+    """Where a logged message stands in the pipeline (messages.state)."""
+
+    APPLIED = "applied"  # its effect is in the orders (or it had none to apply)
+    PENDING = "pending"  # recorded, not applied yet: the next pass over its conversation applies it
+    FAILED = "failed"  # could not be applied (a bug, a value the database refuses): skipped until `jielong retry`
 
 
 class ChainKind(StrEnum):
@@ -215,13 +224,18 @@ class ProductPrice(Base):
 
 
 class MessageLog(Base):
-    """Every inbound message, exactly as received. The source of truth."""
+    """Every inbound message, exactly as received. The source of truth, and the inbox: a
+    message is recorded first (the durable point) and applied in its conversation's order."""
 
     __tablename__ = "messages"
     __table_args__ = (
         UniqueConstraint("platform", "message_id"),
         Index("ix_messages_chat_time", "chat_id", "sent_at"),
         Index("ix_messages_chat_name", "chat_name", "chat_id"),  # which rooms carry a topic
+        # Only the few messages waiting to be applied: what a pass over a conversation looks for.
+        Index("ix_messages_pending", "chat_id", "sent_at", "id",
+              sqlite_where=sql_text("state = 'pending'"),
+              postgresql_where=sql_text("state = 'pending'")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))
@@ -237,6 +251,12 @@ class MessageLog(Base):
     raw: Mapped[str | None] = mapped_column(Text, nullable=True)  # the platform's payload, when it had one
     # a native 接龙 the transport vouched for (a server default: the hot insert may leave it out)
     native_chain: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # MessageState. A server default: writers that apply a message in the transaction that logs
+    # it (tests, tools) need not name it.
+    state: Mapped[str] = mapped_column(String(16), server_default=MessageState.APPLIED.value)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")  # tries that failed
+    failed_reason: Mapped[str | None] = mapped_column(Text, nullable=True)  # the last failure, one line
 
 
 class Chain(Base):
@@ -385,3 +405,15 @@ class SetupRevision(Base):
     __tablename__ = "setup_revision"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PipelineState(Base):
+    """One row the message pipeline shares between processes: a rebuild in progress (live
+    processes then only record messages; the rebuild applies them), and the projection's
+    epoch, bumped by every rebuild so each process drops the chains it holds in memory."""
+
+    __tablename__ = "pipeline_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rebuild_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    rebuild_by: Mapped[str | None] = mapped_column(String(200), nullable=True)  # host and pid
+    epoch: Mapped[int] = mapped_column(Integer, default=0)

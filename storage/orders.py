@@ -268,7 +268,7 @@ def new_entry(
     ), scope, entry.seq, numbered)
     row = WrittenEntry(entry_id, author_id, author_name, entry.member, entry.address, entry.raw, entry.seq,
                        hashed, status, at, order_no=order_no)
-    _INSERT_EVENT.execute(session, dict(
+    _INSERT_EVENT.send(session, dict(
         entry_id=entry_id, message_id=message_id, kind=_CREATED_AS[status],
         actor_id=author_id, before=None, after=entry.raw, at=at))
     if status != EntryStatus.CANCELLED:

@@ -43,6 +43,12 @@ def setup_revision(session: Session) -> int:
     return value
 
 
+def remember_setup_revision(session: Session, value: int) -> None:
+    """The revision as a statement of this transaction just read it (storage.log reads it with
+    the message it logs), so `setup_revision` needs no query of its own."""
+    session.info[_MEMO] = value
+
+
 def bump_setup_revision(session: Session) -> None:
     """For set-up changes made without the ORM (Core statements)."""
     connection = session.connection()

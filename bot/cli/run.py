@@ -13,9 +13,10 @@ from bot.app import App, rebuild
 from bot.cli import main
 from bot.cli.data import DB_OPTION
 from bot.context import AppContext, SettableClock, Settings
-from bot.events import OutgoingText, SendResult
+from bot.events import MessageNotRecorded, OutgoingText, SendResult
 from bot.transports.replay import ReplayResult, replay_lines
 from storage.db import open_db
+from storage.inbox import RebuildRunning
 from storage.lookup import platform
 
 
@@ -47,8 +48,11 @@ def replay_command(chat_file: str, db_url: str | None, as_json: bool) -> None:
         click.echo(f"{chat_file}:{number}: skipped: {problem}", err=True)
 
     with open(chat_file, encoding="utf-8-sig", errors="replace") as lines:
-        for out in replay_lines(app, clock, lines, result, report):
-            click.echo(format_out(out, as_json))
+        try:
+            for out in replay_lines(app, clock, lines, result, report):
+                click.echo(format_out(out, as_json))
+        except MessageNotRecorded as exc:
+            raise click.ClickException(f"{exc}; run the replay again to go on from there") from None
     for out in app.flush():
         click.echo(format_out(out, as_json))
         app.report(out, SendResult.sent())
@@ -58,9 +62,13 @@ def replay_command(chat_file: str, db_url: str | None, as_json: bool) -> None:
 @main.command("rebuild")
 @DB_OPTION
 def rebuild_command(db_url: str | None) -> None:
-    """Re-derive every order from the message log with the current parser."""
+    """Re-derive every order from the message log with the current parser. Safe while the bot
+    runs: messages arriving meanwhile are recorded and applied by the rebuild, in order."""
     app, _clock = make_app(db_url)
-    count = rebuild(app.ctx, on_progress=lambda n: click.echo(f"{n} messages…", err=True))
+    try:
+        count = rebuild(app.ctx, on_progress=lambda n: click.echo(f"{n} messages…", err=True))
+    except RebuildRunning as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"rebuilt from {count} messages", err=True)
 
 

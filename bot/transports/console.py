@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.app import App
-from bot.events import OutgoingText, SendResult
+from bot.events import MessageNotRecorded, OutgoingText, SendResult
 from bot.transports.edge import RejectedMessage, clean_message
 from bot.transports.pictures import save_image
 from storage.lookup import first_bound_group
@@ -71,7 +71,12 @@ def _send(app: App, state: dict, text: str, n: int, stdout: TextIO, image_dir: P
     except RejectedMessage as exc:
         stdout.write(f"  (not sent: {exc})\n")
         return
-    for out in app.feed(msg):
+    try:
+        replies = app.feed(msg)
+    except MessageNotRecorded as exc:
+        stdout.write(f"  (not recorded: {exc})\n")
+        return
+    for out in replies:
         deliver(app, out, stdout, image_dir)
 
 

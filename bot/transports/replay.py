@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from bot.app import App
 from bot.context import SettableClock
-from bot.events import IncomingMessage, OutgoingText, SendResult
+from bot.events import IncomingMessage, MessageNotRecorded, OutgoingText, SendResult
 from bot.transports.edge import RejectedMessage, message_from_record
 from storage.log import logged_text
 
@@ -70,8 +70,17 @@ def replay_lines(app: App, clock: SettableClock, lines: Iterable[str], result: R
                 on_error(number, str(exc))
             continue
         clock.set(msg.sent_at)
+        try:
+            replies = app.feed(msg)
+        except MessageNotRecorded as exc:
+            if exc.retryable:  # the database is down: stop here, a rerun goes on from this line
+                raise
+            result.skipped += 1
+            if on_error:
+                on_error(number, str(exc))
+            continue
         result.fed += 1
-        for out in app.feed(msg):
+        for out in replies:
             app.report(out, SendResult.sent())  # a replay "sends" by printing
             yield out
 

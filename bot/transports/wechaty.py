@@ -29,7 +29,8 @@ from urllib.parse import quote
 
 from bot import logs
 from bot.app import App
-from bot.events import Capabilities, IncomingMessage, OutgoingText, SendResult
+from bot.events import Capabilities, IncomingMessage, MessageNotRecorded, OutgoingText, SendResult
+from bot.locks import KeyedAsyncLocks
 from bot.transports import TransportError, strip_mentions
 from bot.transports.edge import RejectedMessage, clean_message
 
@@ -110,7 +111,7 @@ class WechatyTransport:
         self.on_sent = on_sent
         self.on_scan = on_scan or (lambda text: log.warning("%s", text))
         self.on_ready = on_ready or (lambda account, name: log.info("logged in as %s (%s)", account, name))
-        self._chat_locks: dict[str, asyncio.Lock] = {}
+        self._chat_locks = KeyedAsyncLocks()  # one chat at a time, in arrival order (X6: freed when idle)
         self._send_lock = asyncio.Lock()
         self._shown_qr: str | None = None
         self.bot = None
@@ -253,9 +254,12 @@ class WechatyTransport:
             return
         if incoming is None:
             return
-        lock = self._chat_locks.setdefault(incoming.session_key, asyncio.Lock())
-        async with lock:
-            replies = await asyncio.to_thread(self.app.feed, incoming)
+        async with self._chat_locks.hold(incoming.session_key):
+            try:
+                replies = await asyncio.to_thread(self.app.feed, incoming)
+            except MessageNotRecorded:  # the database is down: wechaty will not deliver it again
+                log.exception("message %s lost: it could not be recorded", incoming.message_id)
+                return
             await self.send_all(replies)
 
     async def to_incoming(self, msg, message_type) -> IncomingMessage | None:
@@ -318,6 +322,9 @@ class WechatyTransport:
         await self.ready.wait()
         while not stop.is_set():
             try:
+                # What is recorded and not applied (a database error set it aside, a process
+                # died after recording it) is applied first; then what the outbox has due.
+                await self.send_all(await asyncio.to_thread(self.app.drain))
                 await self.send_all(await asyncio.to_thread(self.app.flush))
             except Exception:  # noqa: BLE001
                 log.exception("outbox flush failed")

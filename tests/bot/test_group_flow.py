@@ -164,8 +164,14 @@ def test_a_failing_handler_keeps_the_message(app, chat, loaded, monkeypatch) -> 
         raise RuntimeError("parser bug")
 
     monkeypatch.setattr(app_module, "handle_chain", boom)
-    assert chat.group(GROUP, "wxid_wang", "王姐", chain(L1), at=at(25, 9)) == []
+    out = chat.group(GROUP, "wxid_wang", "王姐", chain(L1), at=at(25, 9))
+    # Nothing in the group; the platform admin is told, in private, once.
+    assert [(m.to, m.is_group) for m in out] == [("wxid_admin", False)]
+    assert "RuntimeError: parser bug" in out[0].text and "jielong retry" in out[0].text
     assert count(loaded, MessageLog) == 1 and count(loaded, EntryRow) == 0
+    with loaded() as session:
+        kept = session.scalars(select(MessageLog)).one()
+    assert (kept.state, kept.attempts, kept.failed_reason) == ("failed", 1, "RuntimeError: parser bug")
 
 
 def test_feed_accepts_any_text(app, loaded) -> None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import bindparam, insert, select, update
+import pytest
+from sqlalchemy import bindparam, func, insert, select, update
 
+from storage.db import open_db
 from storage.fast import FastStatement
 from storage.models import MessageLog, OrderItem
 from tests.storage.helpers import Feed, line, load
@@ -70,3 +72,90 @@ def test_bound_sql_and_values_run_on_the_driver_as_sqlalchemy_would(sessions):
         cursor.execute(sql, params)
         # on SQLite the time only matches once processed into the stored text form
         assert cursor.fetchall() == [("m1",)]
+
+
+def _message(mid: str) -> dict:
+    return dict(platform="p", message_id=mid, chat_id=None, chat_name=None, sender_id="a", sender_name="",
+                text="t", sent_at=WHEN, received_at=WHEN)
+
+
+INSERT_MESSAGE = FastStatement(insert(MessageLog.__table__))
+COUNT = FastStatement(select(func.count()).select_from(MessageLog.__table__))
+
+
+def _ids(sessions) -> list[str]:
+    with sessions() as session:
+        return sorted(session.scalars(select(MessageLog.message_id)))
+
+
+def test_a_sent_statement_is_seen_by_the_next_fast_and_sqlalchemy_statements(sessions):
+    with sessions.begin() as session:
+        INSERT_MESSAGE.send(session, _message("m1"))
+        assert COUNT.fetch_one(session, {})[0] == 1  # goes out with this one
+        INSERT_MESSAGE.send(session, _message("m2"))
+        assert session.scalar(select(func.count()).select_from(MessageLog)) == 2  # sent before it
+        INSERT_MESSAGE.send(session, _message("m3"))
+        INSERT_MESSAGE.execute_many(session, [_message("m4"), _message("m5")])
+    assert _ids(sessions) == ["m1", "m2", "m3", "m4", "m5"]  # the last ones went with the COMMIT
+
+
+def test_a_rollback_drops_what_was_queued(sessions):
+    with sessions() as session:
+        INSERT_MESSAGE.send(session, _message("gone"))
+        session.rollback()
+    with sessions.begin() as session:
+        INSERT_MESSAGE.send(session, _message("kept"))
+    assert _ids(sessions) == ["kept"]
+
+
+def test_a_savepoint_rolled_back_drops_only_its_own_statements(sessions):
+    with sessions.begin() as session:
+        INSERT_MESSAGE.send(session, _message("before"))
+        try:
+            with session.begin_nested():
+                INSERT_MESSAGE.send(session, _message("inside"))
+                raise ValueError("this message fails")
+        except ValueError:
+            pass
+        INSERT_MESSAGE.send(session, _message("after"))
+    assert _ids(sessions) == ["after", "before"]
+
+
+def test_an_error_in_a_queued_statement_fails_its_transaction(sessions):
+    with sessions.begin() as session:
+        INSERT_MESSAGE.send(session, _message("dup"))
+    # The driver's own error (the statement ran on its cursor): SQLite at once, PostgreSQL at COMMIT.
+    with pytest.raises(Exception, match="(?i)unique") as caught, sessions.begin() as session:
+        INSERT_MESSAGE.send(session, _message("fine"))
+        INSERT_MESSAGE.send(session, _message("dup"))
+    assert "Integrity" in type(caught.value).__name__ or "Unique" in type(caught.value).__name__
+    assert _ids(sessions) == ["dup"]
+    with sessions.begin() as session:  # the connection is usable again
+        INSERT_MESSAGE.send(session, _message("next"))
+    assert _ids(sessions) == ["dup", "next"]
+
+
+def test_queued_statements_share_one_round_trip(pg_url):
+    """PostgreSQL: three queued statements and a read cost one wait for the server, not four."""
+    import psycopg
+
+    sessions = open_db(pg_url)
+    waits = []
+    real = psycopg.Connection.wait
+
+    def counting(self, gen, *args, **kwargs):
+        waits.append(1)
+        return real(self, gen, *args, **kwargs)
+
+    with sessions.begin() as session:
+        COUNT.fetch_one(session, {})  # the transaction has begun
+        psycopg.Connection.wait = counting
+        try:
+            for k in range(3):
+                INSERT_MESSAGE.send(session, _message(f"m{k}"))
+            assert waits == []
+            assert COUNT.fetch_one(session, {})[0] == 3
+        finally:
+            psycopg.Connection.wait = real
+    assert 0 < len(waits) <= 6  # psycopg waits while sending and once for the results
+    sessions.kw["bind"].dispose()
