@@ -1,25 +1,94 @@
-"""Everything the bot says goes through the outbox: persisted, deduplicated, rate limited.
+"""Everything the bot says goes through the outbox: persisted, deduplicated, paced, and counted
+as sent only once a transport said it was sent.
 
-Per group at most one message per `group_min_interval` and `group_max_per_hour` an hour,
-broadcasts included. What cannot go out yet is merged into the next message, never dropped.
-A `dedupe_key` makes a broadcast or a reminder exactly-once across restarts.
+The policy lives here; every statement is in storage/outbox.py.
+- Pacing: per group at most one message per `group_min_interval` and `group_max_per_hour` an
+  hour; per bot account `account_burst` at once, then one per `account_min_interval`, each
+  slot longer by up to `send_jitter` at random, so a post to fifty groups of one account is
+  spread over minutes, never a burst. The budgets are rows in the database: processes that
+  serve one account share them.
+- Merging: group messages held by the pacing go out together in the next slot, oldest first —
+  never into the copyable 开团 template (members copy that post: it goes alone) and never with
+  an image.
+- Claims: `take_due` claims the rows it returns, so no two processes send one message. The
+  transport reports each send (`App.report`): SENT marks the rows sent; RETRY puts them back
+  after a backoff; FAILED, or a message still failing after `send_give_up_after`, is given up
+  and the platform admins are told once (the evening summary counts them too).
+- A claim never reported (the process died mid-send) expires after `send_claim_timeout` and
+  the message is tried again: delivery is at-least-once, never at-most-once.
+A `dedupe_key` makes a broadcast or a reminder exactly-once across restarts and processes.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import secrets
+import socket
+import threading
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.context import AppContext
-from bot.events import OutgoingText, SendResult, SendStatus
-from storage.db import insert_unless_present
-from storage.models import Outbox as OutboxRow
+from bot.events import Capabilities, OutgoingText, SendResult, SendStatus
+from storage import outbox as store
+from storage.lookup import admins
+from storage.models import OutboxKind
 
 log = logging.getLogger(__name__)
 MAX_MERGED_CHARS = 3000  # WeChat cuts longer messages; the rest waits for the next slot
+BACKOFF_FIRST = timedelta(seconds=5)
+BACKOFF_MAX = timedelta(minutes=2)
+TAKE_AT_MOST = 1000  # rows looked at per flush; the rest wait for the next one
+ALONE_KINDS = frozenset({OutboxKind.POST_OPEN})  # posts members copy: never merged with anything
+
+
+class _Served:
+    def __repr__(self) -> str:
+        return "SERVED"
+
+
+SERVED = _Served()  # "the accounts this outbox serves" (see Outbox.accounts)
+_rng = random.Random()
+
+
+@dataclass(frozen=True)
+class Pace:
+    """A send budget: `burst` sends at once, then one per `interval` (longer by up to `jitter`
+    of it at random), and no more than `per_hour` in any hour. A generic cell rate algorithm:
+    one time (tat) and, where an hourly cap applies, the last hour's send times."""
+
+    interval: timedelta
+    burst: int = 1
+    per_hour: int | None = None
+    jitter: float = 0.0
+
+    def allows(self, budget: store.Budget, now: datetime) -> bool:
+        # The tolerance counts slots at their longest, so jitter spreads sends, never cuts the burst.
+        tolerance = self.interval * (1 + self.jitter) * (max(self.burst, 1) - 1)
+        if budget.tat is not None and budget.tat - tolerance > now:
+            return False
+        return self.per_hour is None or len(self._last_hour(budget, now)) < self.per_hour
+
+    def spend(self, budget: store.Budget, now: datetime) -> None:
+        step = self.interval * (1 + _rng.random() * self.jitter) if self.jitter else self.interval
+        budget.tat = max(budget.tat or now, now) + step
+        budget.recent = [*self._last_hour(budget, now), now.timestamp()] if self.per_hour is not None else []
+
+    @staticmethod
+    def _last_hour(budget: store.Budget, now: datetime) -> list[float]:
+        since = now.timestamp() - 3600
+        return [t for t in budget.recent if t > since]
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a message that failed `attempts` times waits before the next try."""
+    return min(BACKOFF_FIRST * 2 ** max(attempts - 1, 0), BACKOFF_MAX)
 
 
 class Outbox:
@@ -28,21 +97,29 @@ class Outbox:
     _maybe_pending = True
     _known_used: set[tuple[str, str]] = set()  # (database, key) pairs known to be used
 
-    def __init__(self, ctx: AppContext):
+    def __init__(self, ctx: AppContext, *, accounts: Collection[str] | None = None,
+                 capabilities: Capabilities | None = None):
         self.ctx = ctx
+        # The bot accounts whose messages this process sends (None: every account — a
+        # single-account set-up). Messages for no particular account go with any of them.
+        self.accounts = frozenset(accounts) if accounts is not None else None
+        self.capabilities = capabilities or Capabilities()  # of the transport in front
+        self.owner = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"  # of its claims
+        self._taking = threading.Lock()  # its threads claim one at a time (they would queue in the database)
 
-    def enqueue(self, session: Session, msg: OutgoingText, *, kind: str = "reply",
+    # --- queueing ---------------------------------------------------------------------------
+
+    def enqueue(self, session: Session, msg: OutgoingText, *, kind: str = OutboxKind.REPLY,
                 dedupe_key: str | None = None) -> bool:
         """Queue a message. False (and nothing queued) if `dedupe_key` was used before."""
         if dedupe_key is not None and self.used(session, dedupe_key):
             return False
-        # ON CONFLICT DO NOTHING: two writers (a second bot process, a retried job) may queue
-        # the same key at once; the second waits for the first and queues nothing, instead of
-        # failing its whole transaction (and with it the orders of the message being handled).
-        insert = insert_unless_present(session.get_bind().dialect.name, OutboxRow.__table__, ["dedupe_key"])
-        queued = session.execute(insert.values(
-            dedupe_key=dedupe_key, to=msg.to, is_group=msg.is_group, text=msg.text, mentions=list(msg.mentions),
-            kind=kind, created_at=self.ctx.now()).returning(OutboxRow.id)).first() is not None
+        account = msg.account
+        if account is None and not msg.is_group:
+            account = store.private_account(session, msg.to)  # a group's is found when it is sent
+        queued = store.enqueue(session, to=msg.to, is_group=msg.is_group, text=msg.text, mentions=msg.mentions,
+                               kind=kind, created_at=self.ctx.now(), dedupe_key=dedupe_key, account=account,
+                               image=msg.image)
         if not queued:
             Outbox._known_used.add((str(session.get_bind().url), dedupe_key))
             return False
@@ -55,7 +132,7 @@ class Outbox:
         memo = (str(session.get_bind().url), dedupe_key)
         if memo in Outbox._known_used:
             return True
-        used = session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)) is not None
+        used = store.dedupe_key_used(session, dedupe_key)
         if used:
             if len(Outbox._known_used) > 50_000:
                 Outbox._known_used.clear()
@@ -66,68 +143,149 @@ class Outbox:
         """False when this process has certainly nothing queued (no need to look)."""
         return Outbox._maybe_pending
 
-    def take_due(self, session: Session, now: datetime | None = None, *, force: bool = False) -> list[OutgoingText]:
-        """What may be sent now, marked as sent. Group messages waiting together are merged."""
+    def pending_count(self, session: Session) -> int:
+        return store.pending_count(session)
+
+    # --- taking -------------------------------------------------------------------------------
+
+    def take_due(self, session: Session, now: datetime | None = None, *, force: bool = False,
+                 accounts: Collection[str] | None | _Served = SERVED) -> list[OutgoingText]:
+        """What may be sent now, claimed for this process: each must be reported (App.report).
+        Held group messages are merged. `accounts`: whose messages (default: this outbox's)."""
         if not (force or self.may_have_due()):
             return []
         now = now or self.ctx.now()
-        pending = session.scalars(
-            select(OutboxRow).where(OutboxRow.sent_at.is_(None)).order_by(OutboxRow.created_at, OutboxRow.id)
-        ).all()
-        out: list[OutgoingText] = []
-        by_group: dict[str, list[OutboxRow]] = {}
-        for row in pending:
-            if row.is_group:
-                by_group.setdefault(row.to, []).append(row)
-            else:
-                row.sent_at = now
-                out.append(OutgoingText(row.to, row.text, tuple(row.mentions or ()), is_group=False,
-                                        outbox_ids=(row.id,)))
-        held = False
-        for to, rows in by_group.items():
-            if self.group_may_send(session, to, now):
-                out.append(self._merge(rows, now))
-            held = held or any(row.sent_at is None for row in rows)
-        Outbox._maybe_pending = held
-        return out
+        served = self.accounts if accounts is SERVED else accounts
+        caps = self.capabilities
+        with self._taking:
+            store.lock_for_sending(session)
+            rows = store.due_rows(session, now, accounts=served, groups=caps.group_posts,
+                                  private=caps.private_chat, limit=TAKE_AT_MOST)
+            rows = self._give_up_overdue(session, rows, now)
+            batches = _batches(rows)
+            chosen = self._paced(session, batches, now)
+            claimed = store.claim(session, [row.id for batch in chosen for row in batch], self.owner, now,
+                                  now + self.ctx.settings.send_claim_timeout)
+        Outbox._maybe_pending = sum(map(len, chosen)) < len(rows) or len(rows) >= TAKE_AT_MOST
+        out = [self._outgoing(batch, claimed) for batch in chosen]
+        return [message for message in out if message is not None]
 
-    def group_may_send(self, session: Session, to: str, now: datetime) -> bool:
+    def _give_up_overdue(self, session: Session, rows: list[store.DueRow], now: datetime) -> list[store.DueRow]:
+        """Rows whose claim expired without a report, failing for longer than the limit."""
+        limit = self.ctx.settings.send_give_up_after
+        overdue = {row.id for row in rows if row.failing_since is not None and now - row.failing_since >= limit
+                   and row.claimed_until is not None}
+        if overdue:
+            self._given_up(session, store.mark_failed(session, overdue, now, store.UNREPORTED), now)
+        return [row for row in rows if row.id not in overdue]
+
+    def _paced(self, session: Session, batches: list[list[store.DueRow]], now: datetime) -> list[list[store.DueRow]]:
+        """The batches the group and account budgets allow now, oldest first; budgets spent."""
+        scopes = {scope for batch in batches for scope, _pace in self._scopes(batch[0])}
+        budgets = store.budgets(session, scopes)
+        chosen, spent = [], {}
+        for batch in batches:
+            wanted = [(budgets.get(scope), pace) for scope, pace in self._scopes(batch[0])]
+            if any(budget is None or not pace.allows(budget, now) for budget, pace in wanted):
+                continue  # held: merged into a later slot
+            for budget, pace in wanted:
+                pace.spend(budget, now)
+                spent[budget.scope] = budget
+            chosen.append(batch)
+        store.save_budgets(session, spent.values())
+        return chosen
+
+    def _scopes(self, row: store.DueRow) -> list[tuple[str, Pace]]:
         settings = self.ctx.settings
-        last = session.scalar(select(func.max(OutboxRow.sent_at)).where(OutboxRow.to == to, OutboxRow.is_group))
-        if last is not None and now - last < settings.group_min_interval:
-            return False
-        sent_last_hour = session.scalar(
-            select(func.count(func.distinct(OutboxRow.sent_at))).where(
-                OutboxRow.to == to, OutboxRow.is_group, OutboxRow.sent_at > now - timedelta(hours=1)
-            )
-        )
-        return sent_last_hour < settings.group_max_per_hour
+        account = (f"account:{row.account or ''}",
+                   Pace(settings.account_min_interval, settings.account_burst, jitter=settings.send_jitter))
+        if not row.is_group:
+            return [account]
+        return [(f"group:{row.to}", Pace(settings.group_min_interval, 1, settings.group_max_per_hour)), account]
 
-    @staticmethod
-    def _merge(rows: list[OutboxRow], now: datetime) -> OutgoingText:
-        texts: list[str] = []
+    def _outgoing(self, batch: list[store.DueRow], claimed: dict[int, bytes | None]) -> OutgoingText | None:
+        rows = [row for row in batch if row.id in claimed]  # a row another process took is not ours
+        if not rows:
+            return None
+        caps = self.capabilities
         mentions: list[str] = []
-        ids: list[int] = []
-        size = 0
         for row in rows:
-            if texts and size + len(row.text) > MAX_MERGED_CHARS:
-                break
-            texts.append(row.text)
-            size += len(row.text) + 2
-            mentions.extend(m for m in row.mentions or () if m not in mentions)
-            ids.append(row.id)
-            row.sent_at = now
-        return OutgoingText(rows[0].to, "\n\n".join(texts), tuple(mentions), is_group=True, outbox_ids=tuple(ids))
+            mentions.extend(m for m in row.mentions if m not in mentions)
+        first = rows[0]
+        image = claimed[first.id] if caps.images and len(rows) == 1 else None
+        return OutgoingText(first.to, "\n\n".join(row.text for row in rows),
+                            tuple(mentions) if caps.mentions else (), is_group=first.is_group,
+                            account=first.account, image=image, outbox_ids=tuple(row.id for row in rows))
+
+    # --- reports ------------------------------------------------------------------------------
 
     def report(self, session: Session, out: OutgoingText, result: SendResult, now: datetime) -> None:
-        """A send that did not go through: a retryable failure goes back in the queue (the
-        next flush tries again); a permanent one is logged for the operator."""
-        if result.status is SendStatus.RETRY:
-            session.execute(update(OutboxRow).where(OutboxRow.id.in_(out.outbox_ids)).values(sent_at=None))
+        """How a send went: SENT marks it sent; RETRY tries again after a backoff, until the
+        limit; FAILED gives it up. Giving up tells the platform admins."""
+        if not out.outbox_ids:
+            return
+        if result.status is SendStatus.SENT:
+            store.mark_sent(session, out.outbox_ids, now)
+            return
+        detail = result.detail or result.status.value
+        failures = store.record_failure(session, out.outbox_ids, self.owner, now, detail)
+        limit = self.ctx.settings.send_give_up_after
+        give_up = {f.id for f in failures if result.status is SendStatus.FAILED or now - f.failing_since >= limit}
+        retry = {f.id: now + backoff(f.attempts) for f in failures if f.id not in give_up}
+        store.retry_at(session, retry)
+        if retry:
             Outbox._maybe_pending = True
-            log.warning("send to %s failed, will retry: %s", out.to, result.detail)
-        elif result.status is SendStatus.FAILED:
-            log.error("send to %s failed for good: %s", out.to, result.detail)
+            log.warning("send to %s failed, will retry: %s", out.to, detail)
+        if give_up:
+            self._given_up(session, store.mark_failed(session, give_up, now), now)
 
-    def pending_count(self, session: Session) -> int:
-        return session.scalar(select(func.count(OutboxRow.id)).where(OutboxRow.sent_at.is_(None))) or 0
+    def _given_up(self, session: Session, failed: Iterable[store.FailedSend], now: datetime) -> None:
+        """Tell each platform admin, once a day per recipient, in one short private message."""
+        day = now.astimezone(self.ctx.tz).date().isoformat()
+        people = None
+        for row in failed:
+            log.error("gave up sending %s to %s after %d tries: %s", row.kind, row.to, row.attempts, row.last_error)
+            if row.kind == OutboxKind.ALERT:
+                continue  # an alert that cannot be delivered is logged, not alerted about
+            if people is None:
+                people = [admin.user_id for admin in admins(session)]
+            name = store.recipient_name(session, row.to, row.is_group)
+            where = (texts.SEND_FAILED_GROUP if row.is_group else texts.SEND_FAILED_PRIVATE).format(name=name)
+            text = texts.SEND_FAILED_ALERT.format(where=where, what=texts.OUTBOX_KIND_NAMES.get(row.kind, "消息"),
+                                                  reason=_short(row.last_error or ""))
+            for admin in people:
+                self.enqueue(session, OutgoingText(admin, text, is_group=False), kind=OutboxKind.ALERT,
+                             dedupe_key=f"alert:send-failed:{day}:{row.to}:{admin}")
+
+
+def _batches(rows: list[store.DueRow]) -> list[list[store.DueRow]]:
+    """One message per private row; per group, what its next message holds: the oldest row
+    alone when it must go alone, else the oldest rows that merge, up to MAX_MERGED_CHARS."""
+    batches = [[row] for row in rows if not row.is_group]
+    by_group: dict[tuple[str, str | None], list[store.DueRow]] = {}
+    for row in rows:
+        if row.is_group:
+            by_group.setdefault((row.to, row.account), []).append(row)
+    for held in by_group.values():
+        batch: list[store.DueRow] = []
+        size = 0
+        for row in held:
+            if _alone(row) and batch:
+                break
+            if batch and size + len(row.text) > MAX_MERGED_CHARS:
+                break
+            batch.append(row)
+            size += len(row.text) + 2
+            if _alone(row):
+                break
+        batches.append(batch)
+    return sorted(batches, key=lambda batch: (batch[0].created_at, batch[0].id))
+
+
+def _alone(row: store.DueRow) -> bool:
+    return row.kind in ALONE_KINDS or row.has_image
+
+
+def _short(detail: str, limit: int = 60) -> str:
+    detail = " ".join(detail.split())
+    return detail if len(detail) <= limit else detail[: limit - 1] + "…"

@@ -13,6 +13,7 @@ from bot.handlers.common import items_text, money
 from bot.outbox import Outbox
 from storage.lookup import active_leaders, admins, leader_groups
 from storage.models import Leader
+from storage.outbox import failed_sends, recipient_name
 from storage.reports import (
     campaigns_between,
     entries_needing_review,
@@ -89,4 +90,9 @@ def admin_summary(session: Session, start: datetime, end: datetime) -> str:
                                       orders=orders_total, gmv=money(gmv_total))
     if review or missing:
         text += "\n" + texts.SUMMARY_ADMIN_ANOMALY.format(count=review, missing=missing)
+    failed = failed_sends(session, start, end)
+    if failed:
+        names = dict.fromkeys(recipient_name(session, f.to, f.is_group) for f in failed)
+        where = "、".join(list(names)[:3]) + ("…" if len(names) > 3 else "")
+        text += "\n" + texts.SUMMARY_ADMIN_SEND_FAILED.format(count=len(failed), where=where)
     return text

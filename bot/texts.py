@@ -89,3 +89,15 @@ SUMMARY_ADMIN = "平台日报（{date}）\n{lines}\n合计{orders}单，{gmv}元
 SUMMARY_ADMIN_PROCUREMENT = "采购：{items}"
 SUMMARY_ADMIN_ANOMALY = "异常：{count}条没认出/待确认，{missing}条被别人的接龙覆盖"
 SUMMARY_NOTHING = "今天没有新订单"
+
+# --- sending -------------------------------------------------------------------------------
+
+SEND_FAILED_ALERT = "【发送失败】{where}的{what}没能发出去（{reason}）。请看看机器人号是否在线、是否还在群里。"
+SEND_FAILED_GROUP = "“{name}”群"
+SEND_FAILED_PRIVATE = "给{name}"
+SUMMARY_ADMIN_SEND_FAILED = "发送失败：{count}条（{where}）"
+OUTBOX_KIND_NAMES = {
+    "post-open": "开团帖", "post-reminder": "截单提醒", "post-close": "截单名单", "post-pickup": "到货通知",
+    "summary": "晚间小结", "command": "指令回复", "problem": "提醒", "digest": "接龙进度", "greeting": "进群问候",
+    "reply": "回复", "alert": "提醒",
+}
