@@ -37,6 +37,7 @@ from bot import texts
 from bot.context import AppContext
 from bot.events import Capabilities, OutgoingText, SendResult, SendStatus
 from storage import outbox as store
+from storage.db import lock_for_writing
 from storage.lookup import admins
 from storage.models import OutboxKind
 
@@ -59,25 +60,31 @@ _rng = random.Random()
 
 @dataclass(frozen=True)
 class Pace:
-    """A send budget: `burst` sends at once, then one per `interval` (longer by up to `jitter`
-    of it at random), and no more than `per_hour` in any hour. A generic cell rate algorithm:
-    one time (tat) and, where an hourly cap applies, the last hour's send times."""
+    """A send budget: up to `burst` sends at once from idle; once that is spent, each next
+    send at least `interval` after the previous one, plus up to `jitter` of it at random; and
+    no more than `per_hour` in any hour. A generic cell rate algorithm: one time (tat) and,
+    where an hourly cap applies, the last hour's send times."""
 
     interval: timedelta
     burst: int = 1
     per_hour: int | None = None
     jitter: float = 0.0
 
+    @property
+    def tolerance(self) -> timedelta:
+        return self.interval * (max(self.burst, 1) - 1)
+
     def allows(self, budget: store.Budget, now: datetime) -> bool:
-        # The tolerance counts slots at their longest, so jitter spreads sends, never cuts the burst.
-        tolerance = self.interval * (1 + self.jitter) * (max(self.burst, 1) - 1)
-        if budget.tat is not None and budget.tat - tolerance > now:
+        if budget.tat is not None and budget.tat - self.tolerance > now:
             return False
         return self.per_hour is None or len(self._last_hour(budget, now)) < self.per_hour
 
     def spend(self, budget: store.Budget, now: datetime) -> None:
-        step = self.interval * (1 + _rng.random() * self.jitter) if self.jitter else self.interval
-        budget.tat = max(budget.tat or now, now) + step
+        base = max(budget.tat or now, now)
+        tat = base + self.interval
+        if tat - now > self.tolerance:  # the burst is spent: the next send waits a (jittered) slot
+            tat = max(base, now + self.tolerance) + self.interval * (1 + _rng.random() * self.jitter)
+        budget.tat = tat
         budget.recent = [*self._last_hour(budget, now), now.timestamp()] if self.per_hour is not None else []
 
     @staticmethod
@@ -158,7 +165,7 @@ class Outbox:
         served = self.accounts if accounts is SERVED else accounts
         caps = self.capabilities
         with self._taking:
-            store.lock_for_sending(session)
+            lock_for_writing(session)
             rows = store.due_rows(session, now, accounts=served, groups=caps.group_posts,
                                   private=caps.private_chat, limit=TAKE_AT_MOST)
             rows = self._give_up_overdue(session, rows, now)

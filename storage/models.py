@@ -403,6 +403,7 @@ class ScheduledPost(Base):
     campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), nullable=True)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    planned_at_revision: Mapped[int] = mapped_column(Integer, default=0)  # the set-up it was planned from
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # PostOutcome
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

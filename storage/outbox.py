@@ -11,7 +11,7 @@ backoff, alerts) is `bot/outbox.py`. A row is pending until a transport reported
 Claims are atomic across processes: the due rows are read FOR UPDATE SKIP LOCKED on
 PostgreSQL (a second process skips what the first is deciding about) and claimed with a
 conditional UPDATE (a row someone else claimed is not claimed again). SQLite has one writer at
-a time; `lock_for_sending` takes its write lock before the first read.
+a time: the caller takes its write lock first (`storage.db.lock_for_writing`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, case, func, literal, or_, select, text, update
+from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_present
@@ -105,13 +105,6 @@ class DueRow:
     def failing_since(self) -> datetime | None:
         """When it first failed; an expired claim counts as a failure from its expiry."""
         return self.first_failed_at or self.claimed_until
-
-
-def lock_for_sending(session: Session) -> None:
-    """SQLite: take the database's write lock now, so what is read next stays true until the
-    claim is written (PostgreSQL locks the rows it reads instead)."""
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE send_pacing SET scope = scope WHERE 0"))
 
 
 def due_rows(session: Session, now: datetime, *, accounts: Collection[str] | None = None,

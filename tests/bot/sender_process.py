@@ -1,7 +1,7 @@
 """One sending process for the multi-process tests: `python -m tests.bot.sender_process URL
 ACCOUNTS SECONDS` says it is ready, waits for a line on stdin, then flushes the outbox for
-ACCOUNTS ("-": all) for SECONDS, "delivers" every message it is handed, reports it sent and
-prints one JSON line per delivery."""
+ACCOUNTS ("-": all) until it has found nothing for half a second (SECONDS at most), "delivers"
+every message it is handed, reports it sent and prints one JSON line per delivery."""
 
 from __future__ import annotations
 
@@ -28,10 +28,15 @@ def main(url: str, accounts: str, seconds: float) -> None:
     print(json.dumps({"ready": True}), flush=True)
     sys.stdin.readline()
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        for out in app.flush():
-            print(json.dumps({"to": out.to, "account": out.account, "ids": list(out.outbox_ids)}), flush=True)
-            app.report(out, SendResult.sent())
+    idle_since = time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - idle_since < 0.5:
+        out = app.flush()
+        for message in out:
+            print(json.dumps({"to": message.to, "account": message.account, "ids": list(message.outbox_ids)}),
+                  flush=True)
+            app.report(message, SendResult.sent())
+        if out:
+            idle_since = time.monotonic()
         time.sleep(0.01)
 
 

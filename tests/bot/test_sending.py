@@ -8,12 +8,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import broadcasts, summaries, texts
+from bot import outbox as outbox_module
 from bot.app import App
 from bot.context import AppContext
 from bot.events import Capabilities, OutgoingText, SendResult
+from bot.outbox import Pace
 from bot.transports.fake import FakeTransport
 from storage import outbox as store
 from storage.lookup import bind_group, group_for_chat
@@ -215,15 +220,16 @@ def test_posts_to_many_groups_of_one_account_are_spread_not_burst(app, clock, mo
     transport = FakeTransport(app, clock)
     for n in range(12):
         post(app, "open", f"room{n}@chatroom")
+    outbox_module._rng.seed(1125)
     times = []
-    for _ in range(120):
-        times += [clock()] * len(transport.wait(timedelta(seconds=1)))
+    for _ in range(480):
+        times += [clock()] * len(transport.wait(timedelta(seconds=0.25)))
     assert len(times) == 12 and len(set(m.to for m in transport.sent)) == 12
     assert times[:settings.account_burst] == [times[0]] * settings.account_burst  # a few at once
     gaps = [(b - a).total_seconds() for a, b in zip(times[settings.account_burst - 1:],
                                                     times[settings.account_burst:], strict=False)]
     assert min(gaps) >= settings.account_min_interval.total_seconds()  # then one per slot
-    assert max(gaps) <= settings.account_min_interval.total_seconds() * (1 + settings.send_jitter) + 1
+    assert max(gaps) <= settings.account_min_interval.total_seconds() * (1 + settings.send_jitter) + 0.25
     assert len(set(gaps)) > 1  # jittered: not a machine's metronome
     assert all(m.account == "bot-a" for m in transport.sent)
 
@@ -267,3 +273,37 @@ def test_a_process_sends_only_for_the_accounts_it_serves(loaded, clock, settings
     queue(a.app, OutgoingText(LEADER, "没有账号的消息", is_group=False))
     assert [m.to for m in b.wait(timedelta(seconds=1))] == [LEADER]  # anyone may send it
     assert [m.to for m in a.app.flush(accounts=["bot-b"])] == []  # nothing left for bot-b
+
+
+# --- the pace itself ------------------------------------------------------------------------------------
+
+@settings_(max_examples=200, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=20), min_size=1, max_size=80),
+       st.integers(min_value=1, max_value=5), st.floats(min_value=0, max_value=1))
+def test_a_pace_never_lets_more_through_than_its_burst_and_rate(steps, burst, jitter) -> None:
+    """Whenever the sender looks (any times at all), what the pace lets through keeps the
+    cell rate bound: between any two sends i < j, j − i ≤ burst − 1 + (t_j − t_i) / interval."""
+    pace = Pace(timedelta(seconds=3), burst, jitter=jitter)
+    budget, now, sent = store.Budget("account:a"), at(25, 10), []
+    for step in steps:
+        now += timedelta(seconds=step)
+        while pace.allows(budget, now):
+            pace.spend(budget, now)
+            sent.append(now)
+    for i, first in enumerate(sent):
+        for j in range(i + 1, len(sent)):
+            assert j - i <= burst - 1 + (sent[j] - first).total_seconds() / 3 + 1e-9
+
+
+@settings_(max_examples=100, deadline=None)
+@given(st.lists(st.floats(min_value=0, max_value=400), min_size=1, max_size=120))
+def test_a_groups_pace_keeps_its_interval_and_its_hourly_cap(steps) -> None:
+    pace = Pace(timedelta(seconds=30), 1, 20)
+    budget, now, sent = store.Budget("group:g"), at(25, 10), []
+    for step in steps:
+        now += timedelta(seconds=step)
+        if pace.allows(budget, now):
+            pace.spend(budget, now)
+            sent.append(now)
+    assert all(b - a >= timedelta(seconds=30) for a, b in zip(sent, sent[1:], strict=False))
+    assert all(sum(1 for t in sent if first <= t < first + timedelta(hours=1)) <= 20 for first in sent)

@@ -111,7 +111,7 @@ def test_processes_serving_one_account_share_its_budget(engines) -> None:
 
 
 def _start(url: str, accounts: str) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-m", "tests.bot.sender_process", url, accounts, "6"], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "tests.bot.sender_process", url, accounts, "30"], cwd=ROOT,
                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert json.loads(process.stdout.readline()) == {"ready": True}
     return process

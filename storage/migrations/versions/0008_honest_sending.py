@@ -60,6 +60,7 @@ def upgrade() -> None:
                     sa.Column('campaign_id', sa.String(length=100), nullable=True),
                     sa.Column('group_id', sa.Integer(), nullable=True),
                     sa.Column('due_at', sa.DateTime(timezone=True), nullable=False),
+                    sa.Column('planned_at_revision', sa.Integer(), nullable=False),
                     sa.Column('done_at', sa.DateTime(timezone=True), nullable=True),
                     sa.Column('outcome', sa.String(length=16), nullable=True),
                     sa.Column('attempts', sa.Integer(), nullable=False, server_default='0'),
