@@ -349,8 +349,8 @@ class Outbox(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_to_sent", "to", "sent_at"),
-        # Only pending rows are looked for, however long the history grows (X3).
+        # Only pending rows are looked for, however long the history grows (X3). (Pacing,
+        # which read the history by recipient, keeps its own rows: see SendPacing.)
         Index("ix_outbox_due", "created_at", "id",
               postgresql_where=sql_text("sent_at IS NULL AND failed_at IS NULL"),
               sqlite_where=sql_text("sent_at IS NULL AND failed_at IS NULL")),

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import inspect, select, text
+from sqlalchemy.orm import sessionmaker
 
 from storage import outbox as store
+from storage.db import make_engine, open_db, upgrade
 from storage.log import record_message
 from storage.models import Group
 from storage.models import Outbox as OutboxRow
@@ -180,7 +185,6 @@ def test_budgets_are_created_once_and_saved(db) -> None:
 def test_a_budget_another_process_is_spending_is_skipped(pg_url) -> None:
     """PostgreSQL: while one process decides about a scope's budget, another does not wait
     for it and does not spend it: the scope is busy for this round."""
-    from storage.db import open_db
 
     first, second = open_db(pg_url), open_db(pg_url)
     with first.begin() as session:
@@ -200,3 +204,30 @@ def test_a_budget_another_process_is_spending_is_skipped(pg_url) -> None:
     assert seen == [{"group:h"}]
     for maker in (first, second):
         maker.kw["bind"].dispose()
+
+
+def test_the_migration_keeps_what_was_queued_and_drops_the_shared_job_table(db_url) -> None:
+    """A database of the previous schema: its unsent messages stay due, its sent ones sent,
+    and APScheduler's shared job table goes (its jobs are planned again as rows)."""
+    engine = make_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(Path(store.__file__).parent / "migrations"))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        insert = text('INSERT INTO outbox (dedupe_key, "to", is_group, text, mentions, kind, created_at, sent_at) '
+                      "VALUES (:key, 'wxid_li', :group, '好的', '[]', 'reply', :at, :sent)")
+        connection.execute(insert, {"key": "old:sent", "group": False, "at": T0, "sent": T0})
+        connection.execute(insert, {"key": "old:due", "group": False, "at": T0, "sent": None})
+        connection.execute(text("CREATE TABLE scheduled_jobs (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, "
+                                "job_state BYTEA)" if engine.dialect.name == "postgresql" else
+                                "CREATE TABLE scheduled_jobs (id VARCHAR(191) PRIMARY KEY, next_run_time FLOAT, "
+                                "job_state BLOB)"))
+    upgrade(engine)
+    assert "scheduled_jobs" not in inspect(engine).get_table_names()
+    sessions = sessionmaker(engine)
+    with sessions() as session:
+        assert [r.id for r in store.due_rows(session, T0)] == [
+            session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == "old:due"))]
+        assert store.dedupe_key_used(session, "old:sent")
+    engine.dispose()

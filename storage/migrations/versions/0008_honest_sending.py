@@ -38,6 +38,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('first_failed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('failed_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('last_error', sa.Text(), nullable=True))
+        # Pacing no longer reads the history by recipient; a planner preferred this index
+        # (a skip-scan over every recipient) to the partial one below.
+        batch_op.drop_index('ix_outbox_to_sent')
         batch_op.create_index('ix_outbox_due', ['created_at', 'id'], unique=False,
                               postgresql_where=sa.text(_PENDING), sqlite_where=sa.text(_PENDING))
         batch_op.create_index('ix_outbox_failed', ['failed_at'], unique=False,
@@ -97,6 +100,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_outbox_failed', postgresql_where=sa.text('failed_at IS NOT NULL'),
                             sqlite_where=sa.text('failed_at IS NOT NULL'))
         batch_op.drop_index('ix_outbox_due', postgresql_where=sa.text(_PENDING), sqlite_where=sa.text(_PENDING))
+        batch_op.create_index('ix_outbox_to_sent', ['to', 'sent_at'], unique=False)
         for column in ('last_error', 'failed_at', 'first_failed_at', 'claimed_until', 'claimed_by', 'attempts',
                        'not_before', 'image', 'account'):
             batch_op.drop_column(column)
