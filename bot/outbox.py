@@ -29,7 +29,7 @@ import socket
 import threading
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
@@ -47,6 +47,7 @@ BACKOFF_FIRST = timedelta(seconds=5)
 BACKOFF_MAX = timedelta(minutes=2)
 TAKE_AT_MOST = 1000  # rows looked at per flush; the rest wait for the next one
 ALONE_KINDS = frozenset({OutboxKind.POST_OPEN})  # posts members copy: never merged with anything
+REPLY_KINDS = frozenset({OutboxKind.REPLY, OutboxKind.COMMAND})
 
 
 class _Served:
@@ -75,9 +76,16 @@ class Pace:
         return self.interval * (max(self.burst, 1) - 1)
 
     def allows(self, budget: store.Budget, now: datetime) -> bool:
-        if budget.tat is not None and budget.tat - self.tolerance > now:
-            return False
-        return self.per_hour is None or len(self._last_hour(budget, now)) < self.per_hour
+        return self.next_slot(budget, now) <= now
+
+    def next_slot(self, budget: store.Budget, now: datetime) -> datetime:
+        """The earliest time from `now` on when this budget lets a send through."""
+        slot = now if budget.tat is None else max(now, budget.tat - self.tolerance)
+        if self.per_hour is not None:
+            recent = sorted(self._last_hour(budget, now))
+            if len(recent) >= self.per_hour:  # when the oldest that counts leaves the hour
+                slot = max(slot, datetime.fromtimestamp(recent[len(recent) - self.per_hour] + 3600, UTC))
+        return slot
 
     def spend(self, budget: store.Budget, now: datetime) -> None:
         base = max(budget.tat or now, now)
@@ -102,6 +110,7 @@ class Outbox:
     # Whether this process may have something queued. Lets the hot path (a reply check after
     # every message) skip a query; the transport's periodic flush always looks.
     _maybe_pending = True
+    _wake_at: datetime | None = None  # when the earliest row this process put off is due again
     _known_used: set[tuple[str, str]] = set()  # (database, key) pairs known to be used
 
     def __init__(self, ctx: AppContext, *, accounts: Collection[str] | None = None,
@@ -122,8 +131,11 @@ class Outbox:
         if dedupe_key is not None and self.used(session, dedupe_key):
             return False
         account = msg.account
-        if account is None and not msg.is_group:
-            account = store.private_account(session, msg.to)  # a group's is found when it is sent
+        if account is None and not msg.is_group and kind not in REPLY_KINDS:
+            # Not an answer (those go from the account that heard the question, or from the one
+            # account there is): from the account this person last wrote to. A group's account
+            # is found when its message is sent (it may be learned in the meantime).
+            account = store.private_account(session, msg.to)
         queued = store.enqueue(session, to=msg.to, is_group=msg.is_group, text=msg.text, mentions=msg.mentions,
                                kind=kind, created_at=self.ctx.now(), dedupe_key=dedupe_key, account=account,
                                image=msg.image)
@@ -146,9 +158,18 @@ class Outbox:
             Outbox._known_used.add(memo)
         return used
 
-    def may_have_due(self) -> bool:
-        """False when this process has certainly nothing queued (no need to look)."""
-        return Outbox._maybe_pending
+    def may_have_due(self, now: datetime | None = None) -> bool:
+        """False when this process has certainly nothing due (no need to look)."""
+        if Outbox._maybe_pending:
+            return True
+        wake = Outbox._wake_at
+        return wake is not None and (now or self.ctx.now()) >= wake
+
+    @staticmethod
+    def _wake(now: datetime, times: Iterable[datetime]) -> None:
+        """Remember when rows put off now are due (earlier wake-ups still ahead are kept)."""
+        ahead = [t for t in (Outbox._wake_at, *times) if t is not None and t > now]
+        Outbox._wake_at = min(ahead) if ahead else None
 
     def pending_count(self, session: Session) -> int:
         return store.pending_count(session)
@@ -159,9 +180,9 @@ class Outbox:
                  accounts: Collection[str] | None | _Served = SERVED) -> list[OutgoingText]:
         """What may be sent now, claimed for this process: each must be reported (App.report).
         Held group messages are merged. `accounts`: whose messages (default: this outbox's)."""
-        if not (force or self.may_have_due()):
-            return []
         now = now or self.ctx.now()
+        if not (force or self.may_have_due(now)):
+            return []
         served = self.accounts if accounts is SERVED else accounts
         caps = self.capabilities
         with self._taking:
@@ -169,38 +190,50 @@ class Outbox:
             rows = store.due_rows(session, now, accounts=served, groups=caps.group_posts,
                                   private=caps.private_chat, limit=TAKE_AT_MOST)
             rows = self._give_up_overdue(session, rows, now)
-            batches = _batches(rows)
-            chosen = self._paced(session, batches, now)
+            chosen, held = self._paced(session, rows, now)
+            store.defer(session, held)
             claimed = store.claim(session, [row.id for batch in chosen for row in batch], self.owner, now,
                                   now + self.ctx.settings.send_claim_timeout)
-        Outbox._maybe_pending = sum(map(len, chosen)) < len(rows) or len(rows) >= TAKE_AT_MOST
+        # Rows neither taken nor put off: their budget was being spent by another process.
+        Outbox._maybe_pending = sum(map(len, chosen)) + len(held) < len(rows) or len(rows) >= TAKE_AT_MOST
+        self._wake(now, held.values())
         out = [self._outgoing(batch, claimed) for batch in chosen]
         return [message for message in out if message is not None]
 
     def _give_up_overdue(self, session: Session, rows: list[store.DueRow], now: datetime) -> list[store.DueRow]:
         """Rows whose claim expired without a report, failing for longer than the limit."""
         limit = self.ctx.settings.send_give_up_after
-        overdue = {row.id for row in rows if row.failing_since is not None and now - row.failing_since >= limit
-                   and row.claimed_until is not None}
+        overdue = {row.id for row in rows if row.claimed_until is not None and row.first_failed_at is not None
+                   and now - row.first_failed_at >= limit}
         if overdue:
             self._given_up(session, store.mark_failed(session, overdue, now, store.UNREPORTED), now)
         return [row for row in rows if row.id not in overdue]
 
-    def _paced(self, session: Session, batches: list[list[store.DueRow]], now: datetime) -> list[list[store.DueRow]]:
-        """The batches the group and account budgets allow now, oldest first; budgets spent."""
-        scopes = {scope for batch in batches for scope, _pace in self._scopes(batch[0])}
+    def _paced(self, session: Session, rows: list[store.DueRow],
+               now: datetime) -> tuple[list[list[store.DueRow]], dict[int, datetime]]:
+        """The batches the group and account budgets allow now, oldest first (budgets spent),
+        and, for each row that must wait, its budgets' next slot: it is not looked at before."""
+        queues = _queues(rows)
+        scopes = {scope for queue in queues for scope, _pace in self._scopes(queue[0])}
         budgets = store.budgets(session, scopes)
-        chosen, spent = [], {}
-        for batch in batches:
-            wanted = [(budgets.get(scope), pace) for scope, pace in self._scopes(batch[0])]
-            if any(budget is None or not pace.allows(budget, now) for budget, pace in wanted):
-                continue  # held: merged into a later slot
-            for budget, pace in wanted:
-                pace.spend(budget, now)
-                spent[budget.scope] = budget
-            chosen.append(batch)
+        chosen, held, spent = [], {}, {}
+        for queue in queues:
+            wanted = [(budgets.get(scope), pace) for scope, pace in self._scopes(queue[0])]
+            if any(budget is None for budget, _pace in wanted):
+                continue  # another process is spending this budget right now: look again soon
+            waiting = queue
+            if all(pace.allows(budget, now) for budget, pace in wanted):
+                batch = _next_message(queue)
+                for budget, pace in wanted:
+                    pace.spend(budget, now)
+                    spent[budget.scope] = budget
+                chosen.append(batch)
+                waiting = queue[len(batch):]
+            if waiting:
+                until = max(pace.next_slot(budget, now) for budget, pace in wanted)
+                held.update((row.id, until) for row in waiting)
         store.save_budgets(session, spent.values())
-        return chosen
+        return sorted(chosen, key=lambda batch: (batch[0].created_at, batch[0].id)), held
 
     def _scopes(self, row: store.DueRow) -> list[tuple[str, Pace]]:
         settings = self.ctx.settings
@@ -239,9 +272,9 @@ class Outbox:
         limit = self.ctx.settings.send_give_up_after
         give_up = {f.id for f in failures if result.status is SendStatus.FAILED or now - f.failing_since >= limit}
         retry = {f.id: now + backoff(f.attempts) for f in failures if f.id not in give_up}
-        store.retry_at(session, retry)
+        store.defer(session, retry)
         if retry:
-            Outbox._maybe_pending = True
+            self._wake(now, retry.values())
             log.warning("send to %s failed, will retry: %s", out.to, detail)
         if give_up:
             self._given_up(session, store.mark_failed(session, give_up, now), now)
@@ -265,28 +298,29 @@ class Outbox:
                              dedupe_key=f"alert:send-failed:{day}:{row.to}:{admin}")
 
 
-def _batches(rows: list[store.DueRow]) -> list[list[store.DueRow]]:
-    """One message per private row; per group, what its next message holds: the oldest row
-    alone when it must go alone, else the oldest rows that merge, up to MAX_MERGED_CHARS."""
-    batches = [[row] for row in rows if not row.is_group]
-    by_group: dict[tuple[str, str | None], list[store.DueRow]] = {}
+def _queues(rows: list[store.DueRow]) -> list[list[store.DueRow]]:
+    """What waits for each recipient, oldest first: a group's rows (of one account) together,
+    each private message on its own. Oldest queue first."""
+    queues: dict[tuple, list[store.DueRow]] = {}
     for row in rows:
-        if row.is_group:
-            by_group.setdefault((row.to, row.account), []).append(row)
-    for held in by_group.values():
-        batch: list[store.DueRow] = []
-        size = 0
-        for row in held:
-            if _alone(row) and batch:
-                break
-            if batch and size + len(row.text) > MAX_MERGED_CHARS:
-                break
-            batch.append(row)
-            size += len(row.text) + 2
-            if _alone(row):
-                break
-        batches.append(batch)
-    return sorted(batches, key=lambda batch: (batch[0].created_at, batch[0].id))
+        key = ("group", row.to, row.account) if row.is_group else ("private", row.id)
+        queues.setdefault(key, []).append(row)
+    return list(queues.values())  # rows come oldest first, so do the queues
+
+
+def _next_message(queue: list[store.DueRow]) -> list[store.DueRow]:
+    """What a recipient's next message holds: the oldest row alone when it must go alone, else
+    the oldest rows that merge, up to MAX_MERGED_CHARS."""
+    batch: list[store.DueRow] = []
+    size = 0
+    for row in queue:
+        if batch and (_alone(row) or size + len(row.text) > MAX_MERGED_CHARS):
+            break
+        batch.append(row)
+        size += len(row.text) + 2
+        if _alone(row):
+            break
+    return batch
 
 
 def _alone(row: store.DueRow) -> bool:

@@ -101,11 +101,6 @@ class DueRow:
     first_failed_at: datetime | None
     claimed_until: datetime | None  # set: a claim that expired without a report
 
-    @property
-    def failing_since(self) -> datetime | None:
-        """When it first failed; an expired claim counts as a failure from its expiry."""
-        return self.first_failed_at or self.claimed_until
-
 
 def due_rows(session: Session, now: datetime, *, accounts: Collection[str] | None = None,
              groups: bool = True, private: bool = True, limit: int = 1000) -> list[DueRow]:
@@ -138,7 +133,8 @@ def due_rows(session: Session, now: datetime, *, accounts: Collection[str] | Non
 def claim(session: Session, ids: Collection[int], owner: str, now: datetime, until: datetime) -> dict[int, bytes | None]:
     """Claim these rows for `owner` until `until`: the ids claimed, with their images. A row
     sent, given up or claimed by someone else in the meantime is left out. An expired claim
-    taken over counts as a failed try."""
+    taken over counts as a failed try, failing from now on if it had not failed before (the
+    time nobody was there to notice is not held against it)."""
     if not ids:
         return {}
     expired = OutboxRow.claimed_until.is_not(None)
@@ -148,7 +144,7 @@ def claim(session: Session, ids: Collection[int], owner: str, now: datetime, unt
                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
         .values(claimed_by=owner, claimed_until=until,
                 attempts=OutboxRow.attempts + case((expired, 1), else_=0),
-                first_failed_at=case((expired, func.coalesce(OutboxRow.first_failed_at, OutboxRow.claimed_until)),
+                first_failed_at=case((expired, func.coalesce(OutboxRow.first_failed_at, _at(now))),
                                      else_=OutboxRow.first_failed_at),
                 last_error=case((expired, literal(UNREPORTED)), else_=OutboxRow.last_error))
         .returning(OutboxRow.id, OutboxRow.image)
@@ -174,8 +170,8 @@ class Failure:
 
 
 def record_failure(session: Session, ids: Collection[int], owner: str, now: datetime, detail: str) -> list[Failure]:
-    """A try that did not deliver: the rows `owner` still holds are released (not before
-    `retry_at` decides) with one more failed try counted."""
+    """A try that did not deliver: the rows `owner` still holds are released (`defer` says
+    until when) with one more failed try counted."""
     rows = session.execute(
         update(_ROWS)
         .where(OutboxRow.id.in_(list(ids)), _PENDING, OutboxRow.claimed_by == owner)
@@ -186,8 +182,8 @@ def record_failure(session: Session, ids: Collection[int], owner: str, now: date
     return [Failure(*row) for row in rows]
 
 
-def retry_at(session: Session, when: dict[int, datetime]) -> None:
-    """Each row waits until its time before it is tried again."""
+def defer(session: Session, when: dict[int, datetime]) -> None:
+    """Each row is not looked at again before its time (a backoff, or its pace's next slot)."""
     if when:
         session.execute(update(_ROWS).where(OutboxRow.id == bindparam("row_id"))
                         .values(not_before=bindparam("at")),

@@ -62,10 +62,11 @@ def test_a_claimed_row_is_not_claimed_again_until_its_claim_expires(db) -> None:
     assert due(db) == []  # nor is it due
     later = T0 + timedelta(minutes=3)  # p1 died mid-send: its claim expired
     [expired] = due(db, later)
-    assert expired.claimed_until is not None and expired.failing_since == expired.claimed_until
+    assert expired.claimed_until is not None and expired.first_failed_at is None
     assert set(claim(db, [first], "p2", later)) == {first}
     taken = row(db, first)
     assert (taken.claimed_by, taken.attempts, taken.last_error) == ("p2", 1, store.UNREPORTED)
+    assert taken.first_failed_at == later  # failing from when it was noticed
 
 
 def test_sent_is_marked_only_by_a_report_and_stays(db) -> None:
@@ -85,7 +86,7 @@ def test_only_the_claims_owner_releases_it_and_a_backoff_holds_it(db) -> None:
     with db.begin() as session:
         assert store.record_failure(session, [first], "p2", T0, "not mine") == []
         [failure] = store.record_failure(session, [first], "p1", T0, "gateway answered 502")
-        store.retry_at(session, {first: T0 + timedelta(seconds=5)})
+        store.defer(session, {first: T0 + timedelta(seconds=5)})
     assert (failure.attempts, failure.failing_since) == (1, T0)
     assert due(db, T0 + timedelta(seconds=4)) == []
     assert [r.id for r in due(db, T0 + timedelta(seconds=5))] == [first]
@@ -185,7 +186,6 @@ def test_budgets_are_created_once_and_saved(db) -> None:
 def test_a_budget_another_process_is_spending_is_skipped(pg_url) -> None:
     """PostgreSQL: while one process decides about a scope's budget, another does not wait
     for it and does not spend it: the scope is busy for this round."""
-
     first, second = open_db(pg_url), open_db(pg_url)
     with first.begin() as session:
         store.budgets(session, ["account:a"])  # exists
