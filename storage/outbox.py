@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import and_, bindparam, case, func, literal, or_, select, update
 from sqlalchemy.orm import Session
@@ -27,14 +28,13 @@ from storage.db import insert_unless_present
 from storage.models import Admin, Group, Leader, Member, MessageLog, SendPacing
 from storage.models import Outbox as OutboxRow
 
+# Statements are built once (the reply check runs after every message); their values are
+# bound at execution. Updates run as Core statements: no ORM objects are involved.
 _PENDING = and_(OutboxRow.sent_at.is_(None), OutboxRow.failed_at.is_(None))
-_ROWS = OutboxRow.__table__  # updates run as Core statements: no ORM objects are involved
+_ROWS = OutboxRow.__table__
+_IDS = bindparam("ids", expanding=True)
+_NOW = bindparam("now", type_=OutboxRow.first_failed_at.type)  # stored in UTC on both databases
 UNREPORTED = "no report from the process that sent it (stopped mid-send?)"
-
-
-def _at(when: datetime):
-    """A time as a SQL value of the table's own type (stored in UTC on both databases)."""
-    return literal(when, OutboxRow.first_failed_at.type)
 
 
 # --- queueing --------------------------------------------------------------------------------
@@ -47,16 +47,22 @@ def enqueue(session: Session, *, to: str, is_group: bool, text: str, mentions: I
     ON CONFLICT DO NOTHING: two writers (a second bot process, a retried job) may queue the
     same key at once; the second waits for the first and queues nothing, instead of failing
     its whole transaction (and with it the orders of the message being handled)."""
-    insert = insert_unless_present(session.get_bind().dialect.name, OutboxRow.__table__, ["dedupe_key"])
-    row = session.execute(insert.values(
+    row = session.execute(_insert(session.get_bind().dialect.name), dict(
         dedupe_key=dedupe_key, to=to, is_group=is_group, text=text, mentions=list(mentions), kind=kind,
-        created_at=created_at, account=account, image=image,
-    ).returning(OutboxRow.id)).first()
+        created_at=created_at, account=account, image=image)).first()
     return row is not None
 
 
+@cache
+def _insert(dialect: str):
+    return insert_unless_present(dialect, _ROWS, ["dedupe_key"]).returning(OutboxRow.id)
+
+
 def dedupe_key_used(session: Session, dedupe_key: str) -> bool:
-    return session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key)) is not None
+    return session.scalar(_KEY_USED, {"key": dedupe_key}) is not None
+
+
+_KEY_USED = select(OutboxRow.id).where(OutboxRow.dedupe_key == bindparam("key"))
 
 
 def pending_count(session: Session) -> int:
@@ -76,10 +82,13 @@ def note_group_account(session: Session, group_id: int, account: str) -> None:
 
 def private_account(session: Session, user_id: str) -> str | None:
     """The bot account this person last wrote to in private: it can write back."""
-    return session.scalar(
-        select(MessageLog.account)
-        .where(MessageLog.chat_id.is_(None), MessageLog.sender_id == user_id, MessageLog.account.is_not(None))
-        .order_by(MessageLog.id.desc()).limit(1))
+    return session.scalar(_PRIVATE_ACCOUNT, {"user": user_id})
+
+
+_PRIVATE_ACCOUNT = (select(MessageLog.account)
+                    .where(MessageLog.chat_id.is_(None), MessageLog.sender_id == bindparam("user"),
+                           MessageLog.account.is_not(None))
+                    .order_by(MessageLog.id.desc()).limit(1))
 
 
 # --- claiming ------------------------------------------------------------------------------------
@@ -107,7 +116,18 @@ def due_rows(session: Session, now: datetime, *, accounts: Collection[str] | Non
     """Pending rows that may go now, oldest first: not claimed (or their claim expired), past
     their backoff, for one of `accounts` (None: any) or for no particular account.
     Locked until the transaction ends; rows another process is deciding about are skipped."""
+    query = _due_query(accounts is not None, groups, private)
+    params = {"now": now, "limit": limit}
+    if accounts is not None:
+        params["accounts"] = list(accounts)
+    return [DueRow(r[0], r[1], r[2], r[3], tuple(r[4] or ()), r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11])
+            for r in session.execute(query, params)]
+
+
+@cache
+def _due_query(by_account: bool, groups: bool, private: bool):
     account = func.coalesce(OutboxRow.account, Group.account)
+    now = bindparam("now", type_=OutboxRow.claimed_until.type)
     query = (
         select(OutboxRow.id, OutboxRow.to, OutboxRow.is_group, OutboxRow.text, OutboxRow.mentions,
                OutboxRow.kind, OutboxRow.created_at, account, OutboxRow.image.is_not(None),
@@ -117,17 +137,16 @@ def due_rows(session: Session, now: datetime, *, accounts: Collection[str] | Non
                or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
                or_(OutboxRow.not_before.is_(None), OutboxRow.not_before <= now))
         .order_by(OutboxRow.created_at, OutboxRow.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
         .with_for_update(skip_locked=True, of=OutboxRow)
     )
-    if accounts is not None:
-        query = query.where(or_(account.in_(list(accounts)), account.is_(None)))
+    if by_account:
+        query = query.where(or_(account.in_(bindparam("accounts", expanding=True)), account.is_(None)))
     if not groups:
         query = query.where(OutboxRow.is_group.is_(False))
     if not private:
         query = query.where(OutboxRow.is_group.is_(True))
-    return [DueRow(r[0], r[1], r[2], r[3], tuple(r[4] or ()), r[5], r[6], r[7], bool(r[8]), r[9], r[10], r[11])
-            for r in session.execute(query)]
+    return query
 
 
 def claim(session: Session, ids: Collection[int], owner: str, now: datetime, until: datetime) -> dict[int, bytes | None]:
@@ -137,29 +156,32 @@ def claim(session: Session, ids: Collection[int], owner: str, now: datetime, unt
     time nobody was there to notice is not held against it)."""
     if not ids:
         return {}
-    expired = OutboxRow.claimed_until.is_not(None)
-    rows = session.execute(
-        update(_ROWS)
-        .where(OutboxRow.id.in_(list(ids)), _PENDING,
-               or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now))
-        .values(claimed_by=owner, claimed_until=until,
-                attempts=OutboxRow.attempts + case((expired, 1), else_=0),
-                first_failed_at=case((expired, func.coalesce(OutboxRow.first_failed_at, _at(now))),
-                                     else_=OutboxRow.first_failed_at),
-                last_error=case((expired, literal(UNREPORTED)), else_=OutboxRow.last_error))
-        .returning(OutboxRow.id, OutboxRow.image)
-        )
+    rows = session.execute(_CLAIM, {"ids": list(ids), "owner": owner, "now": now, "until": until})
     return {row[0]: row[1] for row in rows}
+
+
+_EXPIRED = OutboxRow.claimed_until.is_not(None)
+_CLAIM = (
+    update(_ROWS)
+    .where(OutboxRow.id.in_(_IDS), _PENDING, or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < _NOW))
+    .values(claimed_by=bindparam("owner"), claimed_until=bindparam("until"),
+            attempts=OutboxRow.attempts + case((_EXPIRED, 1), else_=0),
+            first_failed_at=case((_EXPIRED, func.coalesce(OutboxRow.first_failed_at, _NOW)),
+                                 else_=OutboxRow.first_failed_at),
+            last_error=case((_EXPIRED, literal(UNREPORTED)), else_=OutboxRow.last_error))
+    .returning(OutboxRow.id, OutboxRow.image)
+)
 
 
 # --- reports ---------------------------------------------------------------------------------------
 
 def mark_sent(session: Session, ids: Collection[int], now: datetime) -> int:
     """Delivered. Whoever claims it now, and even if it had been given up: it went out."""
-    return session.execute(
-        update(_ROWS).where(OutboxRow.id.in_(list(ids)), OutboxRow.sent_at.is_(None))
-        .values(sent_at=now, claimed_by=None, claimed_until=None, failed_at=None)
-        ).rowcount
+    return session.execute(_MARK_SENT, {"ids": list(ids), "now": now}).rowcount
+
+
+_MARK_SENT = (update(_ROWS).where(OutboxRow.id.in_(_IDS), OutboxRow.sent_at.is_(None))
+              .values(sent_at=_NOW, claimed_by=None, claimed_until=None, failed_at=None))
 
 
 @dataclass(frozen=True)
@@ -172,22 +194,26 @@ class Failure:
 def record_failure(session: Session, ids: Collection[int], owner: str, now: datetime, detail: str) -> list[Failure]:
     """A try that did not deliver: the rows `owner` still holds are released (`defer` says
     until when) with one more failed try counted."""
-    rows = session.execute(
-        update(_ROWS)
-        .where(OutboxRow.id.in_(list(ids)), _PENDING, OutboxRow.claimed_by == owner)
-        .values(claimed_by=None, claimed_until=None, attempts=OutboxRow.attempts + 1,
-                first_failed_at=func.coalesce(OutboxRow.first_failed_at, _at(now)), last_error=detail[:1000])
-        .returning(OutboxRow.id, OutboxRow.attempts, OutboxRow.first_failed_at)
-        )
+    rows = session.execute(_RECORD_FAILURE, {"ids": list(ids), "owner": owner, "now": now, "detail": detail[:1000]})
     return [Failure(*row) for row in rows]
+
+
+_RECORD_FAILURE = (
+    update(_ROWS)
+    .where(OutboxRow.id.in_(_IDS), _PENDING, OutboxRow.claimed_by == bindparam("owner"))
+    .values(claimed_by=None, claimed_until=None, attempts=OutboxRow.attempts + 1,
+            first_failed_at=func.coalesce(OutboxRow.first_failed_at, _NOW), last_error=bindparam("detail"))
+    .returning(OutboxRow.id, OutboxRow.attempts, OutboxRow.first_failed_at)
+)
 
 
 def defer(session: Session, when: dict[int, datetime]) -> None:
     """Each row is not looked at again before its time (a backoff, or its pace's next slot)."""
     if when:
-        session.execute(update(_ROWS).where(OutboxRow.id == bindparam("row_id"))
-                        .values(not_before=bindparam("at")),
-                        [{"row_id": row_id, "at": at} for row_id, at in when.items()])
+        session.execute(_DEFER, [{"row_id": row_id, "at": at} for row_id, at in when.items()])
+
+
+_DEFER = update(_ROWS).where(OutboxRow.id == bindparam("row_id")).values(not_before=bindparam("at"))
 
 
 @dataclass(frozen=True)
@@ -250,22 +276,27 @@ def budgets(session: Session, scopes: Collection[str]) -> dict[str, Budget]:
     spending from right now is left out (PostgreSQL: SKIP LOCKED): it is busy this round."""
     if not scopes:
         return {}
-    table = SendPacing.__table__
-    found = {row.scope: Budget(row.scope, row.tat, list(row.recent or ())) for row in session.execute(
-        select(SendPacing.scope, SendPacing.tat, SendPacing.recent)
-        .where(SendPacing.scope.in_(list(scopes))).with_for_update(skip_locked=True))}
+    found = {row.scope: Budget(row.scope, row.tat, list(row.recent or ()))
+             for row in session.execute(_BUDGETS, {"scopes": list(scopes)})}
     missing = [scope for scope in scopes if scope not in found]
-    if missing:
-        insert = insert_unless_present(session.get_bind().dialect.name, table, ["scope"])
+    if missing:  # a scope's first message (or one being created by another process right now)
+        insert = insert_unless_present(session.get_bind().dialect.name, _PACING, ["scope"])
         for row in session.execute(insert.values([{"scope": s, "recent": []} for s in missing])
-                                   .returning(table.c.scope)):
+                                   .returning(_PACING.c.scope)):
             found[row[0]] = Budget(row[0])
     return found
+
+
+_PACING = SendPacing.__table__
+_BUDGETS = (select(SendPacing.scope, SendPacing.tat, SendPacing.recent)
+            .where(SendPacing.scope.in_(bindparam("scopes", expanding=True))).with_for_update(skip_locked=True))
 
 
 def save_budgets(session: Session, changed: Iterable[Budget]) -> None:
     rows = [{"key": b.scope, "tat": b.tat, "recent": b.recent} for b in changed]
     if rows:
-        table = SendPacing.__table__
-        session.execute(update(table).where(table.c.scope == bindparam("key"))
-                        .values(tat=bindparam("tat"), recent=bindparam("recent")), rows)
+        session.execute(_SAVE_BUDGET, rows)
+
+
+_SAVE_BUDGET = (update(_PACING).where(_PACING.c.scope == bindparam("key"))
+                .values(tat=bindparam("tat"), recent=bindparam("recent")))
