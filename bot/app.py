@@ -26,7 +26,7 @@ from bot.handlers.chain import handle_chain
 from bot.handlers.common import Turn
 from bot.handlers.free_text import handle_free_order
 from bot.handlers.member_query import handle_member_query, is_member_query
-from bot.outbox import SERVED, Outbox, _Served
+from bot.outbox import SERVED, Outbox, Served
 from parsers import ChainParser
 from storage import chains, lookup
 from storage import outbox as outbox_store
@@ -83,7 +83,7 @@ class App:
         if capabilities is not None:
             self.outbox.capabilities = capabilities
 
-    def flush(self, accounts: Collection[str] | None | _Served = SERVED) -> list[OutgoingText]:
+    def flush(self, accounts: Collection[str] | None | Served = SERVED) -> list[OutgoingText]:
         """What the outbox may send now (for transports that poll between messages), claimed:
         report each with `report`. Always looks in the database: another process (a CLI, a
         scheduler job) may have queued. `accounts`: whose messages (default: as `serve` said;

@@ -50,12 +50,12 @@ ALONE_KINDS = frozenset({OutboxKind.POST_OPEN})  # posts members copy: never mer
 REPLY_KINDS = frozenset({OutboxKind.REPLY, OutboxKind.COMMAND})
 
 
-class _Served:
+class Served:
     def __repr__(self) -> str:
         return "SERVED"
 
 
-SERVED = _Served()  # "the accounts this outbox serves" (see Outbox.accounts)
+SERVED = Served()  # "the accounts this outbox serves" (see Outbox.accounts)
 _rng = random.Random()
 
 
@@ -177,7 +177,7 @@ class Outbox:
     # --- taking -------------------------------------------------------------------------------
 
     def take_due(self, session: Session, now: datetime | None = None, *, force: bool = False,
-                 accounts: Collection[str] | None | _Served = SERVED) -> list[OutgoingText]:
+                 accounts: Collection[str] | None | Served = SERVED) -> list[OutgoingText]:
         """What may be sent now, claimed for this process: each must be reported (App.report).
         Held group messages are merged. `accounts`: whose messages (default: this outbox's)."""
         now = now or self.ctx.now()
