@@ -56,6 +56,15 @@ def lock_for_writing(session: Session) -> None:
         session.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 0"))
 
 
+def commit_without_waiting(session: Session) -> None:
+    """PostgreSQL: this transaction's commit does not wait for the disk (a server crash may
+    forget it, never corrupt anything). For bookkeeping that is safe to lose: the outbox's
+    claims and sent marks, where forgetting one only means a message is sent again. SQLite
+    (WAL, synchronous=NORMAL) does not wait at commit anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
 def make_engine(url: str | None = None) -> Engine:
     url = database_url(url)
     if url.startswith("sqlite"):

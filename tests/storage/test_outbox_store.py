@@ -231,3 +231,15 @@ def test_the_migration_keeps_what_was_queued_and_drops_the_shared_job_table(db_u
             session.scalar(select(OutboxRow.id).where(OutboxRow.dedupe_key == "old:due"))]
         assert store.dedupe_key_used(session, "old:sent")
     engine.dispose()
+
+
+def test_bookkeeping_commits_without_waiting_for_the_disk_only_where_asked(pg_url) -> None:
+    from storage.db import commit_without_waiting
+
+    sessions = open_db(pg_url)
+    with sessions.begin() as session:
+        commit_without_waiting(session)
+        assert session.scalar(text("SHOW synchronous_commit")) == "off"
+    with sessions.begin() as session:  # the next transaction is durable again
+        assert session.scalar(text("SHOW synchronous_commit")) == "on"
+    sessions.kw["bind"].dispose()
