@@ -285,7 +285,9 @@ class Outbox:
             self._given_up(session, store.mark_failed(session, give_up, now), now)
 
     def _given_up(self, session: Session, failed: Iterable[store.FailedSend], now: datetime) -> None:
-        """Tell each platform admin, once a day per recipient, in one short private message."""
+        """Tell each platform admin in one short private message, once a day per bot account
+        (an account banned from fifty groups is one alert, not fifty) or, for messages of no
+        known account, per recipient. The evening summary counts every one."""
         day = now.astimezone(self.ctx.tz).date().isoformat()
         people = None
         for row in failed:
@@ -299,8 +301,9 @@ class Outbox:
             text = texts.SEND_FAILED_ALERT.format(where=where, what=texts.OUTBOX_KIND_NAMES.get(row.kind, "消息"),
                                                   reason=_short(row.last_error or ""))
             for admin in people:
+                about = f"account:{row.account}" if row.account else row.to
                 self.enqueue(session, OutgoingText(admin, text, is_group=False), kind=OutboxKind.ALERT,
-                             dedupe_key=f"alert:send-failed:{day}:{row.to}:{admin}")
+                             dedupe_key=f"alert:send-failed:{day}:{about}:{admin}")
 
 
 def _queues(rows: list[store.DueRow]) -> list[list[store.DueRow]]:

@@ -226,6 +226,7 @@ class FailedSend:
     attempts: int
     failed_at: datetime
     last_error: str | None
+    account: str | None  # the row's own, else its group's
 
 
 def mark_failed(session: Session, ids: Collection[int], now: datetime, detail: str | None = None) -> list[FailedSend]:
@@ -233,21 +234,22 @@ def mark_failed(session: Session, ids: Collection[int], now: datetime, detail: s
     values = dict(failed_at=now, claimed_by=None, claimed_until=None)
     if detail is not None:
         values["last_error"] = detail[:1000]
-    rows = session.execute(
-        update(_ROWS).where(OutboxRow.id.in_(list(ids)), _PENDING).values(**values)
-        .returning(OutboxRow.id, OutboxRow.to, OutboxRow.is_group, OutboxRow.kind, OutboxRow.text,
-                   OutboxRow.attempts, OutboxRow.failed_at, OutboxRow.last_error)
-        )
-    return [FailedSend(*row) for row in rows]
+    failed = session.scalars(update(_ROWS).where(OutboxRow.id.in_(list(ids)), _PENDING).values(**values)
+                             .returning(OutboxRow.id)).all()
+    return _failed(session, OutboxRow.id.in_(failed)) if failed else []
 
 
 def failed_sends(session: Session, start: datetime, end: datetime) -> list[FailedSend]:
     """What was given up between these times, oldest first (summaries, the dashboard)."""
+    return _failed(session, and_(OutboxRow.failed_at >= start, OutboxRow.failed_at < end, OutboxRow.sent_at.is_(None)))
+
+
+def _failed(session: Session, where) -> list[FailedSend]:
     rows = session.execute(
-        select(OutboxRow.id, OutboxRow.to, OutboxRow.is_group, OutboxRow.kind, OutboxRow.text,
-               OutboxRow.attempts, OutboxRow.failed_at, OutboxRow.last_error)
-        .where(OutboxRow.failed_at >= start, OutboxRow.failed_at < end, OutboxRow.sent_at.is_(None))
-        .order_by(OutboxRow.failed_at, OutboxRow.id))
+        select(OutboxRow.id, OutboxRow.to, OutboxRow.is_group, OutboxRow.kind, OutboxRow.text, OutboxRow.attempts,
+               OutboxRow.failed_at, OutboxRow.last_error, func.coalesce(OutboxRow.account, Group.account))
+        .outerjoin(Group, and_(OutboxRow.is_group, Group.chat_id == OutboxRow.to))
+        .where(where).order_by(OutboxRow.failed_at, OutboxRow.id))
     return [FailedSend(*row) for row in rows]
 
 

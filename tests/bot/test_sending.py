@@ -121,6 +121,25 @@ def test_a_refused_send_is_given_up_at_once(chat, app, morning) -> None:
     assert alert.to == ADMIN and "no room" in alert.text
 
 
+def test_an_account_failing_in_many_groups_is_one_alert_and_all_are_counted(app, clock, morning) -> None:
+    with app.ctx.sessions.begin() as session:
+        for n in range(4):
+            bind_group(session, f"room{n}@chatroom", f"楼{n}群", LEADER, clock()).account = "bot-banned"
+    transport = FakeTransport(app, clock)
+    for n in range(4):
+        transport.break_down(SendResult.failed("account blocked"), to=f"room{n}@chatroom")
+        post(app, "reminder", f"room{n}@chatroom")
+    for _ in range(10):
+        transport.wait(timedelta(seconds=31))
+    [alert] = [m for m in transport.sent if m.to == ADMIN]
+    assert "楼0群" in alert.text
+    with app.ctx.sessions() as session:
+        failed = store.failed_sends(session, *summaries.day_bounds(app.ctx, clock()))
+        summary = summaries.admin_summary(session, *summaries.day_bounds(app.ctx, clock()))
+    assert [(f.account, f.kind) for f in failed] == [("bot-banned", "post-reminder")] * 4
+    assert texts.SUMMARY_ADMIN_SEND_FAILED.format(count=4, where="楼0群、楼1群、楼2群…") in summary
+
+
 def test_an_alert_that_cannot_be_sent_is_not_alerted_about(chat, app, morning, caplog) -> None:
     chat.break_down(SendResult.failed("blocked"))
     post(app, "reminder")
