@@ -12,8 +12,8 @@ import logging
 import re
 import time
 from collections import OrderedDict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -23,21 +23,22 @@ from sqlalchemy.orm import Session
 from bot import commands, texts
 from bot.campaigns import choose_campaign, free_order_campaign
 from bot.context import AppContext, SettableClock
-from bot.events import IncomingMessage, MessageNotRecorded, OutgoingText, SendResult
+from bot.events import Capabilities, IncomingMessage, MessageNotRecorded, OutgoingText, SendResult
 from bot.handlers.chain import handle_chain
 from bot.handlers.common import Turn, chain_text, message_of
 from bot.handlers.free_text import handle_free_order
 from bot.handlers.held import hold_chain, release_chain
 from bot.handlers.member_query import handle_member_query, is_member_query
 from bot.locks import KeyedLocks
-from bot.outbox import Outbox
+from bot.outbox import SERVED, Outbox, Served
 from bot.rooms import group_of_room
 from parsers import ChainParser, ParsedMessage
 from storage import chains, inbox, lookup
+from storage import outbox as outbox_store
 from storage.db import is_transient
 from storage.log import log_ids_in_order
 from storage.log import record as record_log
-from storage.models import Campaign, Group, MessageLog, MessageState
+from storage.models import Campaign, Group, MessageLog, MessageState, OutboxKind
 from storage.revision import setup_revision
 
 log = logging.getLogger(__name__)
@@ -130,15 +131,24 @@ class App:
                                     dedupe_key=f"greet:{group.id}")
             return self.outbox.take_due(session, self.ctx.now())
 
-    def flush(self) -> list[OutgoingText]:
-        """What the outbox may send now (for transports that poll between messages). Always
-        looks in the database: another process (a CLI, a scheduler job) may have queued."""
+    def serve(self, *, accounts: Collection[str] | None = None, capabilities: Capabilities | None = None) -> None:
+        """The transport in front says which bot accounts it sends for (None: all of them — a
+        single-account set-up) and what it can deliver; `feed` and `flush` hand it only that."""
+        self.outbox.accounts = frozenset(accounts) if accounts is not None else None
+        if capabilities is not None:
+            self.outbox.capabilities = capabilities
+
+    def flush(self, accounts: Collection[str] | None | Served = SERVED) -> list[OutgoingText]:
+        """What the outbox may send now (for transports that poll between messages), claimed:
+        report each with `report`. Always looks in the database: another process (a CLI, a
+        scheduler job) may have queued. `accounts`: whose messages (default: as `serve` said;
+        None: every account's)."""
         with self.ctx.sessions.begin() as session:
-            return self.outbox.take_due(session, self.ctx.now(), force=True)
+            return self.outbox.take_due(session, self.ctx.now(), force=True, accounts=accounts)
 
     def report(self, out: OutgoingText, result: SendResult) -> None:
-        """A transport tells how a send went: the outbox keeps what was not delivered."""
-        if result.ok or not out.outbox_ids:
+        """A transport tells how a send went: only then is it counted as sent (see bot.outbox)."""
+        if not out.outbox_ids:
             return
         with self.ctx.sessions.begin() as session:
             self.outbox.report(session, out, result, self.ctx.now())
@@ -316,6 +326,7 @@ class App:
         group = self.group_for(turn.session, turn.msg.chat, turn.msg.chat_name)
         if group is None or group.leader_id is None:
             return  # nobody bound this group: stay silent
+        self._learn_account(turn.session, turn.msg.chat, group, turn.msg.account)
         pool = self.campaigns_for(turn.session, group, turn.at)
         if is_member_query(turn.msg.text):
             handle_member_query(turn, group, pool)
@@ -372,7 +383,18 @@ class App:
     def _private(self, turn: Turn) -> None:
         self.forget_cached()  # commands may bind groups, close campaigns, change leaders
         for reply in commands.dispatch(turn.ctx, turn.msg, turn.session, self.outbox):
-            self.outbox.enqueue(turn.session, reply, kind="command")
+            if not reply.is_group and reply.account is None:
+                reply = replace(reply, account=turn.msg.account)  # answered by the account asked
+            self.outbox.enqueue(turn.session, reply, kind=OutboxKind.COMMAND)
+
+    def _learn_account(self, session: Session, chat: str, group: Group, account: str | None) -> None:
+        """The group's posts go from the bot account that receives its messages."""
+        if account is None or group.account == account:
+            return
+        outbox_store.note_group_account(session, group.id, account)
+        cached = self._groups.get(chat)
+        if cached is not None:
+            cached.account = account
 
     def campaigns_for(self, session: Session, group: Group, at: datetime) -> list[Campaign]:
         """The group's campaigns at this time (lookup.campaigns_for_group), reused until the

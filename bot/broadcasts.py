@@ -4,26 +4,38 @@ Job bodies are plain functions (tests and the demo call them directly; bot.sched
 them on time). Each post goes through the outbox with a dedupe key
 `post:{campaign}:{group}:{kind}`, so a restart, a retry or a leader's manual 开团/截单/到货
 never posts the same thing twice.
+
+When they are due is kept as rows (storage.schedule): `plan_posts` writes them from the
+campaigns whenever the set-up or the day changes, `run_due_posts` queues what is due — each
+post once among any number of processes, late ones after a restart included.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from bot import texts
+from bot import summaries, texts
 from bot.context import AppContext
 from bot.events import OutgoingText
 from bot.handlers.common import clock_text, items_text, money
 from bot.outbox import Outbox
+from storage import schedule
 from storage.corrections import close_campaign
-from storage.lookup import campaign_groups, campaign_products, campaigns_opened_by
+from storage.db import lock_for_writing
+from storage.lookup import campaign_groups, campaign_products, campaigns_with_deadline_after
 from storage.models import Campaign, Group
 from storage.reports import member_count, member_orders
+from storage.revision import setup_revision
 
+log = logging.getLogger(__name__)
 KINDS = ("open", "reminder", "close", "pickup")
+SUMMARY = "summary"  # the evening summaries: a scheduled row of its own, once a day
+MAX_TRIES = 3  # a scheduled post that raised this often is given up (logged), not retried forever
 LATE_GRACE = timedelta(minutes=10)  # later than this, a post says it is late
 TOO_LATE = timedelta(days=1)  # later than this, a missed post is skipped
 
@@ -128,12 +140,101 @@ def _mentions(session: Session, campaign: Campaign, group: Group) -> tuple[str, 
     return tuple(r.member_id for r in member_orders(session, campaign.id, [group.id]) if not r.picked_up)
 
 
-def run_due_posts(ctx: AppContext, session: Session, outbox: Outbox, now: datetime) -> int:
-    """Queue every post that is due and not yet sent (the scheduler's catch-up on start)."""
-    queued = 0
-    for campaign in campaigns_opened_by(session, now):
+class PostOutcome(StrEnum):
+    QUEUED = "queued"
+    SKIPPED = "skipped"  # posted before (a leader's 开团), too late, or nothing to say
+    RETRY = "retry"  # raised: left due, tried again next time
+    FAILED = "failed"  # raised MAX_TRIES times: given up
+
+
+def run_due_posts(ctx: AppContext, session: Session, outbox: Outbox, now: datetime, *,
+                  limit: int | None = None) -> int:
+    """Queue every post due at `now` (and the evening summaries once their time has come),
+    each once however many processes do this; how many were queued. Plans first if the
+    set-up or the day changed (cheap otherwise)."""
+    plan_posts(ctx, session, now)
+    return drain_due_posts(ctx, session, outbox, now, limit=limit).queued
+
+
+def plan_posts(ctx: AppContext, session: Session, now: datetime, *, force: bool = False) -> bool:
+    """Write the schedule of every campaign still running (and today's summary) as rows, when
+    the set-up or the day changed since the last plan (by any process). True if it planned."""
+    revision, day = setup_revision(session), now.astimezone(ctx.tz).date()
+    if not force and schedule.plan_stamp(session) == (revision, day.isoformat()):
+        return False
+    if not schedule.try_planning_lock(session):
+        return False  # another process is planning this very change
+    posts, campaign_ids = planned_posts(ctx, session, now)
+    schedule.save_plan(session, posts, campaign_ids, revision, day.isoformat())
+    return True
+
+
+def planned_posts(ctx: AppContext, session: Session, now: datetime) -> tuple[list[schedule.PlannedPost], list[str]]:
+    """Every post of every campaign not long past, for each of its groups, and today's summary."""
+    posts, campaign_ids = [], []
+    for campaign in campaigns_with_deadline_after(session, now - TOO_LATE):
+        campaign_ids.append(campaign.id)
         for group in campaign_groups(session, campaign):
-            for due in schedule_of(campaign, ctx.settings):
-                if due.at <= now and run_post(ctx, session, outbox, campaign, group, due.kind, due.at):
-                    queued += 1
-    return queued
+            posts += [schedule.PlannedPost(post_key(campaign, group, due.kind), due.kind, campaign.id, group.id, due.at)
+                      for due in schedule_of(campaign, ctx.settings)]
+    day = now.astimezone(ctx.tz).date()
+    hour, minute = (int(x) for x in ctx.settings.evening_summary_at.split(":"))
+    summary_at = datetime.combine(day, time(hour, minute), tzinfo=ctx.tz)
+    posts.append(schedule.PlannedPost(f"{SUMMARY}:{day.isoformat()}", SUMMARY, None, None, summary_at))
+    return posts, campaign_ids
+
+
+@dataclass(frozen=True)
+class Drained:
+    done: list[tuple[str, PostOutcome]]  # (key, outcome) of each row this call took
+
+    @property
+    def taken(self) -> int:  # a full batch: there may be more
+        return len(self.done)
+
+    @property
+    def queued(self) -> int:
+        return sum(outcome is PostOutcome.QUEUED for _key, outcome in self.done)
+
+
+def drain_due_posts(ctx: AppContext, session: Session, outbox: Outbox, now: datetime, *,
+                    limit: int | None = None) -> Drained:
+    """Queue the due posts this transaction can take (others may be posting the rest), each
+    marked done with its outcome in the same transaction. A post that raises is rolled back
+    alone (a savepoint) and tried again next time, MAX_TRIES at most."""
+    lock_for_writing(session)
+    done = []
+    for post in schedule.take_due_posts(session, now, limit):
+        try:
+            with session.begin_nested():
+                outcome = _run_scheduled(ctx, session, outbox, post, now)
+        except Exception as exc:  # noqa: BLE001 - one broken post must not stop the others
+            log.exception("scheduled %s failed (try %d of %d)", post.key, post.attempts + 1, MAX_TRIES)
+            error = f"{exc.__class__.__name__}: {exc}"
+            if post.attempts + 1 >= MAX_TRIES:
+                schedule.finish(session, post.id, now, PostOutcome.FAILED, error[:1000])
+                done.append((post.key, PostOutcome.FAILED))
+            else:
+                schedule.failed_try(session, post.id, error)
+                done.append((post.key, PostOutcome.RETRY))
+            continue
+        schedule.finish(session, post.id, now, outcome)
+        done.append((post.key, outcome))
+        log.info("scheduled %s: %s", post.key, outcome)
+    return Drained(done)
+
+
+def _run_scheduled(ctx: AppContext, session: Session, outbox: Outbox, post: schedule.DuePost,
+                   now: datetime) -> PostOutcome:
+    if post.kind == SUMMARY:
+        if now.astimezone(ctx.tz).date() != post.due_at.astimezone(ctx.tz).date():
+            return PostOutcome.SKIPPED  # a day late: that day is over
+        return PostOutcome.QUEUED if summaries.run_evening_summaries(ctx, session, outbox) else PostOutcome.SKIPPED
+    if outbox.used(session, post.key):
+        return PostOutcome.SKIPPED  # a leader posted it by hand, or another process did
+    campaign = session.get(Campaign, post.campaign_id) if post.campaign_id else None
+    group = session.get(Group, post.group_id) if post.group_id is not None else None
+    if campaign is None or group is None:
+        return PostOutcome.SKIPPED
+    queued = run_post(ctx, session, outbox, campaign, group, post.kind, post.due_at)
+    return PostOutcome.QUEUED if queued else PostOutcome.SKIPPED

@@ -19,6 +19,14 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     group_min_interval: timedelta = timedelta(seconds=30)  # at most one message per 30 s
     group_max_per_hour: int = 20
+    # Per bot account, over all its groups and private chats (processes serving one account
+    # share it): a few at once, then one per interval, each interval longer by up to
+    # `send_jitter` of itself at random, so a post to many groups never goes out as a burst.
+    account_min_interval: timedelta = timedelta(seconds=3)
+    account_burst: int = 3
+    send_jitter: float = 0.5
+    send_give_up_after: timedelta = timedelta(minutes=10)  # still failing: given up, admins told
+    send_claim_timeout: timedelta = timedelta(minutes=2)  # a send never reported is tried again
     digest_interval: timedelta = timedelta(hours=2)  # at most one chain digest per group
     evening_summary_at: str = "21:30"
     reminder_before_deadline: timedelta = timedelta(hours=1)

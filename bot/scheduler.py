@@ -1,10 +1,15 @@
-"""Scheduled broadcasts with APScheduler 3 (the only module that imports it).
+"""One schedule for any number of bot processes.
 
-Jobs live in the same database (SQLAlchemyJobStore), so a restart keeps them; their bodies
-are the plain functions of bot.broadcasts and bot.summaries, and every post carries an
-outbox dedupe key, so a job that runs twice (a retry, a coalesced misfire) posts once.
-A job missed while the bot was down runs when it is back (misfire grace of a day): the
-post says it is late, or is skipped when it no longer makes sense.
+Scheduled posts are rows (storage.schedule), planned from the campaigns; every running
+process looks for due rows every few seconds (`tick`) and queues them through
+bot.broadcasts — each post once, however many processes look (a row is taken FOR UPDATE SKIP
+LOCKED and marked done with its post), none lost when a process stops (its rows go back, the
+others or the next start take them: that is the failover, within TICK_SECONDS). Posts missed
+while everything was down are queued late on the next start (the post says so) or skipped
+when too late. Why rows rather than an elected scheduler: docs/sending.md.
+
+APScheduler 3 keeps only each process's own timer, in memory: its job stores "must never be
+shared between schedulers", and nothing here shares one. The job body is a plain function.
 """
 
 from __future__ import annotations
@@ -14,58 +19,34 @@ from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.orm import Session
 
-from bot import broadcasts, summaries
+from bot import broadcasts
 from bot.context import AppContext, Settings
 from bot.outbox import Outbox
-from storage.db import database_url, open_db
-from storage.lookup import campaign_groups, campaigns_with_deadline_after, platform
-from storage.models import Campaign, Group
+from storage.db import open_db
+from storage.lookup import platform
 
 log = logging.getLogger(__name__)
-MISFIRE_GRACE = 24 * 3600
-SYNC_EVERY_MINUTES = 10
+TICK_SECONDS = 10
+BATCH = 50  # posts per transaction: other processes take the rest of a large fan-out meanwhile
+JOB_ID = "scheduled-posts"
 
 
-def build_scheduler(db_url: str | None, settings: Settings) -> BackgroundScheduler:
-    store = SQLAlchemyJobStore(url=database_url(db_url), tablename="scheduled_jobs")
-    return BackgroundScheduler(
-        jobstores={"default": store},
-        timezone=ZoneInfo(settings.timezone),
-        job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE, "max_instances": 1},
-    )
-
-
-def sync_jobs(scheduler, session: Session, settings: Settings, db_url: str | None, now: datetime) -> int:
-    """One job per (campaign, group, post) still ahead, the evening summary and a periodic
-    re-sync (new campaigns, newly bound groups). Stable ids: calling this again is harmless."""
-    count = 0
-    for campaign in campaigns_with_deadline_after(session, now - broadcasts.TOO_LATE):
-        for group in campaign_groups(session, campaign):
-            for due in broadcasts.schedule_of(campaign, settings):
-                if due.at < now:
-                    continue
-                scheduler.add_job(
-                    run_post_job, DateTrigger(run_date=due.at), id=job_id(campaign, group, due.kind),
-                    args=[db_url, campaign.id, group.id, due.kind, due.at.isoformat()], replace_existing=True,
-                )
-                count += 1
-    hour, minute = (int(x) for x in settings.evening_summary_at.split(":"))
-    scheduler.add_job(run_summary_job, CronTrigger(hour=hour, minute=minute, timezone=ZoneInfo(settings.timezone)),
-                      id="evening-summary", args=[db_url], replace_existing=True)
-    scheduler.add_job(run_sync_job, IntervalTrigger(minutes=SYNC_EVERY_MINUTES), id="sync", args=[db_url],
-                      replace_existing=True)
-    return count
-
-
-def job_id(campaign: Campaign, group: Group, kind: str) -> str:
-    return f"post:{campaign.id}:{group.id}:{kind}"
+def tick(ctx: AppContext, outbox: Outbox, now: datetime | None = None) -> broadcasts.Drained:
+    """Plan if the set-up or the day changed, then queue everything due, a batch per
+    transaction. What this process took, with each outcome."""
+    now = now or ctx.now()
+    with ctx.sessions.begin() as session:
+        broadcasts.plan_posts(ctx, session, now)
+    done = []
+    while True:
+        with ctx.sessions.begin() as session:
+            drained = broadcasts.drain_due_posts(ctx, session, outbox, now, limit=BATCH)
+        done += drained.done
+        if drained.taken < BATCH or any(o is broadcasts.PostOutcome.RETRY for _key, o in drained.done):
+            return broadcasts.Drained(done)  # all taken (or one raised: it waits for the next tick)
 
 
 @lru_cache(maxsize=8)
@@ -76,50 +57,29 @@ def _context(db_url: str | None) -> AppContext:
     return AppContext(sessions, lambda: datetime.now(ZoneInfo(settings.timezone)), settings)
 
 
-def run_post_job(db_url: str | None, campaign_id: str, group_id: int, kind: str, due_iso: str) -> None:
+def run_tick_job(db_url: str | None) -> None:
     ctx = _context(db_url)
-    with ctx.sessions.begin() as session:
-        campaign, group = session.get(Campaign, campaign_id), session.get(Group, group_id)
-        if campaign is None or group is None:
-            log.warning("post %s for %s/%s: campaign or group is gone", kind, campaign_id, group_id)
-            return
-        queued = broadcasts.run_post(ctx, session, Outbox(ctx), campaign, group, kind, datetime.fromisoformat(due_iso))
-        log.info("post %s for %s in %s: %s", kind, campaign_id, group.name, "queued" if queued else "skipped")
+    queued = tick(ctx, Outbox(ctx)).queued
+    if queued:
+        log.info("queued %d scheduled posts", queued)
 
 
-def run_summary_job(db_url: str | None) -> None:
-    ctx = _context(db_url)
-    with ctx.sessions.begin() as session:
-        summaries.run_evening_summaries(ctx, session, Outbox(ctx))
-
-
-def run_sync_job(db_url: str | None) -> None:
-    ctx = _context(db_url)
-    scheduler = _running.get(db_url)
-    if scheduler is None:
-        return
-    with ctx.sessions() as session:
-        sync_jobs(scheduler, session, ctx.settings, db_url, ctx.now())
-
-
-_running: dict[str | None, BackgroundScheduler] = {}
+def build_scheduler(settings: Settings) -> BackgroundScheduler:
+    """This process's timer: an in-memory job store, a tick that never runs twice at once."""
+    return BackgroundScheduler(
+        timezone=ZoneInfo(settings.timezone),
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": TICK_SECONDS * 3},
+    )
 
 
 def start(db_url: str | None, settings: Settings, now: datetime) -> BackgroundScheduler:
-    """Start the scheduler for the live bot: catch up on missed posts, then schedule the rest."""
-    ctx = _context(db_url)
-    with ctx.sessions.begin() as session:
-        broadcasts.run_due_posts(ctx, session, Outbox(ctx), now)
-    scheduler = build_scheduler(db_url, settings)
+    """Start this process's timer; the first tick runs at once (catching up on missed posts)."""
+    scheduler = build_scheduler(settings)
+    scheduler.add_job(run_tick_job, IntervalTrigger(seconds=TICK_SECONDS, timezone=ZoneInfo(settings.timezone)),
+                      id=JOB_ID, args=[db_url], next_run_time=now, replace_existing=True)
     scheduler.start()
-    _running[db_url] = scheduler
-    with ctx.sessions() as session:
-        sync_jobs(scheduler, session, settings, db_url, now)
     return scheduler
 
 
 def stop(scheduler: BackgroundScheduler) -> None:
     scheduler.shutdown(wait=True)
-    for key, value in list(_running.items()):
-        if value is scheduler:
-            del _running[key]

@@ -36,6 +36,7 @@ from storage.dashboard import (
 from storage.formatting import plain_number
 from storage.lookup import active_leaders, admins, leader_groups
 from storage.models import ItemStatus, Leader
+from storage.outbox import failed_sends, recipient_name
 from storage.reports import (
     campaigns_between,
     entries_needing_review,
@@ -159,6 +160,11 @@ def admin_summary(session: Session, start: datetime, end: datetime, now: datetim
     unsent = unsent_count(session, (now or end) - UNSENT_AFTER)
     if unsent:
         lines.append(texts.SUMMARY_ADMIN_UNSENT.format(count=unsent))
+    failed = failed_sends(session, start, end)
+    if failed:
+        names = dict.fromkeys(recipient_name(session, f.to, f.is_group) for f in failed)
+        where = "、".join(list(names)[:3]) + ("…" if len(names) > 3 else "")
+        lines.append(texts.SUMMARY_ADMIN_SEND_FAILED.format(count=len(failed), where=where))
     if day.groups > TOP_GROUPS or len(campaign_ids) > TOP_CAMPAIGNS:
         lines.append(texts.SUMMARY_ADMIN_MORE)
     return "\n".join(lines)

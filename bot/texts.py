@@ -186,3 +186,15 @@ ALERT_SET_ASIDE = "提醒：数据库刚才出错，{where}{who}的消息还没�
 ALERT_FAILED = "提醒：{where}{who}的一条消息处理出错，没记上账：{reason}。修好后运行 jielong retry 补上"
 ALERT_IN_GROUP = "“{group}”里"
 ALERT_IN_PRIVATE = "私聊里"
+
+# --- sending -------------------------------------------------------------------------------
+
+SEND_FAILED_ALERT = "【发送失败】{where}的{what}没能发出去（{reason}）。请看看机器人号是否在线、是否还在群里。"
+SEND_FAILED_GROUP = "“{name}”群"
+SEND_FAILED_PRIVATE = "给{name}"
+SUMMARY_ADMIN_SEND_FAILED = "发送失败：{count}条（{where}）"
+OUTBOX_KIND_NAMES = {
+    "post-open": "开团帖", "post-reminder": "截单提醒", "post-close": "截单名单", "post-pickup": "到货通知",
+    "summary": "晚间小结", "command": "指令回复", "problem": "提醒", "digest": "接龙进度", "greeting": "进群问候",
+    "reply": "回复", "alert": "提醒",
+}

@@ -23,7 +23,7 @@ from sqlalchemy import create_engine, func, select, text  # noqa: E402
 
 from bot.app import App  # noqa: E402
 from bot.context import AppContext, SettableClock, Settings  # noqa: E402
-from bot.events import IncomingMessage  # noqa: E402
+from bot.events import IncomingMessage, SendResult  # noqa: E402
 from storage.db import open_db  # noqa: E402
 from storage.models import OrderItem  # noqa: E402
 from storage.setup import apply_setup, load_setup_text  # noqa: E402
@@ -80,7 +80,8 @@ def feed_all(app: App, messages: list[IncomingMessage]) -> list[float]:
     for msg in messages:
         app.ctx.clock.set(msg.sent_at)
         start = time.perf_counter()
-        app.feed(msg)
+        for out in app.feed(msg):
+            app.report(out, SendResult.sent())  # as every transport does: only then is it sent
         times.append(time.perf_counter() - start)
     return times
 

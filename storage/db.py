@@ -13,7 +13,7 @@ import time
 import weakref
 from pathlib import Path
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event
+from sqlalchemy import Engine, Insert, Table, create_engine, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
@@ -36,11 +36,35 @@ def database_url(url: str | None = None) -> str:
 def insert_unless_present(dialect: str, table: Table, keys: list[str]) -> Insert:
     """INSERT … ON CONFLICT (keys) DO NOTHING: where two writers create the same row at once,
     the second waits for the first (PostgreSQL) and keeps its row instead of failing."""
+    return upsert_insert(dialect, table).on_conflict_do_nothing(index_elements=keys)
+
+
+def upsert_insert(dialect: str, table: Table):
+    """The dialect's INSERT, which can say ON CONFLICT (both databases speak it)."""
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    return insert(table).on_conflict_do_nothing(index_elements=keys)
+    return insert(table)
+
+
+def lock_for_writing(session: Session) -> None:
+    """SQLite: take the database's write lock now, at the start of a transaction that reads and
+    then writes what it read (claims), so what it reads stays true until it writes; the
+    others wait their turn (busy timeout) instead of failing. PostgreSQL locks rows instead."""
+    if session.get_bind().dialect.name == "sqlite":
+        # A write statement that changes nothing still takes the lock (pysqlite opens the
+        # transaction before it); every migrated database has this table.
+        session.execute(text("UPDATE alembic_version SET version_num = version_num WHERE 0"))
+
+
+def commit_without_waiting(session: Session) -> None:
+    """PostgreSQL: this transaction's commit does not wait for the disk (a server crash may
+    forget it, never corrupt anything). For bookkeeping that is safe to lose: the outbox's
+    claims and sent marks, where forgetting one only means a message is sent again. SQLite
+    (WAL, synchronous=NORMAL) does not wait at commit anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
 
 
 # SQLite primary result codes that go away by themselves: busy/locked (another writer),

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     Numeric,
     String,
     Text,
@@ -147,6 +148,9 @@ class Group(Base):
     leader_id: Mapped[str | None] = mapped_column(ForeignKey("leaders.id"), nullable=True)
     bound_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     greeted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The bot account that sits in the group, learned from its messages (not part of the set-up:
+    # written without the ORM, so learning it does not bump the set-up revision).
+    account: Mapped[str | None] = mapped_column(String(128), nullable=True)
     leader: Mapped[Leader | None] = relationship()
 
 
@@ -236,6 +240,9 @@ class MessageLog(Base):
         Index("ix_messages_pending", "chat_id", "sent_at", "id",
               sqlite_where=sql_text("state = 'pending'"),
               postgresql_where=sql_text("state = 'pending'")),
+        # Which bot account a person last wrote to privately: their private messages go from it.
+        Index("ix_messages_private_sender", "sender_id", "id",
+              postgresql_where=sql_text("chat_id IS NULL"), sqlite_where=sql_text("chat_id IS NULL")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     platform: Mapped[str] = mapped_column(String(32))
@@ -381,20 +388,100 @@ class Adjustment(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class OutboxKind(StrEnum):
+    """What an outbox message is (outbox.kind): decides how it may be merged and alerted."""
+
+    REPLY = "reply"
+    COMMAND = "command"  # a reply to a private command
+    PROBLEM = "problem"  # a member asked about a line
+    DIGEST = "digest"
+    GREETING = "greeting"
+    SUMMARY = "summary"
+    ALERT = "alert"  # to the platform admins: a message that could not be sent
+    POST_OPEN = "post-open"  # the copyable 开团 template: always goes out alone
+    POST_REMINDER = "post-reminder"
+    POST_CLOSE = "post-close"
+    POST_PICKUP = "post-pickup"
+
+
 class Outbox(Base):
-    """What the bot sent or will send. dedupe_key makes broadcasts exactly-once."""
+    """What the bot sent or will send. dedupe_key makes broadcasts exactly-once.
+
+    A row is pending until a transport reported it: claimed (claimed_by/claimed_until) while
+    one process sends it, then sent (sent_at) or, after retries, failed (failed_at). A claim
+    never reported expires and the row is sent again: delivery is at-least-once.
+    """
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_to_sent", "to", "sent_at"),)
+    __table_args__ = (
+        # Only pending rows are looked for, however long the history grows (X3). (Pacing,
+        # which read the history by recipient, keeps its own rows: see SendPacing.)
+        Index("ix_outbox_due", "created_at", "id",
+              postgresql_where=sql_text("sent_at IS NULL AND failed_at IS NULL"),
+              sqlite_where=sql_text("sent_at IS NULL AND failed_at IS NULL")),
+        Index("ix_outbox_failed", "failed_at",
+              postgresql_where=sql_text("failed_at IS NOT NULL"), sqlite_where=sql_text("failed_at IS NOT NULL")),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     dedupe_key: Mapped[str | None] = mapped_column(String(300), unique=True, nullable=True)
     to: Mapped[str] = mapped_column(String(200))
     is_group: Mapped[bool] = mapped_column(Boolean, default=True)
     text: Mapped[str] = mapped_column(Text)
     mentions: Mapped[list[str]] = mapped_column(JSON, default=list)
-    kind: Mapped[str] = mapped_column(String(32), default="reply")
+    kind: Mapped[str] = mapped_column(String(32), default=OutboxKind.REPLY)  # OutboxKind
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    account: Mapped[str | None] = mapped_column(String(128), nullable=True)  # None: the group's, or any
+    image: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # a PNG sent with the text
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # retry backoff
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    claimed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # given up
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SendPacing(Base):
+    """The send budget of one scope ("group:<chat>" or "account:<id>"), shared by every
+    process: tat is the GCRA's theoretical arrival time (min interval and burst), recent the
+    send times of the last hour (kept only where an hourly cap applies)."""
+
+    __tablename__ = "send_pacing"
+    scope: Mapped[str] = mapped_column(String(250), primary_key=True)
+    tat: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    recent: Mapped[list[float]] = mapped_column(JSON, default=list)
+
+
+class ScheduledPost(Base):
+    """A post (or the evening summary) due at a time; any process queues it once it is due,
+    taking the row with FOR UPDATE SKIP LOCKED, and marks it done in the same transaction."""
+
+    __tablename__ = "scheduled_posts"
+    __table_args__ = (
+        Index("ix_scheduled_posts_due", "due_at",
+              postgresql_where=sql_text("done_at IS NULL"), sqlite_where=sql_text("done_at IS NULL")),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)  # the outbox dedupe key of the post
+    kind: Mapped[str] = mapped_column(String(16))  # broadcasts.KINDS or "summary"
+    campaign_id: Mapped[str | None] = mapped_column(ForeignKey("campaigns.id"), nullable=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), nullable=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    planned_at_revision: Mapped[int] = mapped_column(Integer, default=0)  # the set-up it was planned from
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)  # PostOutcome
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SchedulePlan(Base):
+    """One row: the set-up revision and day the scheduled posts were last planned for."""
+
+    __tablename__ = "schedule_plan"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(Integer, default=-1)
+    day: Mapped[str] = mapped_column(String(10), default="")
 
 
 class SetupRevision(Base):

@@ -35,7 +35,8 @@ class Turn:
         """Queue a group message, optionally @-mentioning (user id, display name)."""
         if mention is not None:
             text = f"@{mention[1]} {text}"
-        out = OutgoingText(self.msg.chat, text, (mention[0],) if mention else (), is_group=True)
+        out = OutgoingText(self.msg.chat, text, (mention[0],) if mention else (), is_group=True,
+                           account=self.msg.account)  # the account that heard it answers
         return self.outbox.enqueue(self.session, out, kind=kind, dedupe_key=dedupe_key)
 
 
