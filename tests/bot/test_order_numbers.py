@@ -29,8 +29,8 @@ def chain(*lines: str) -> str:
     return HEAD + "\n".join(f"{i}. {line}" for i, line in enumerate(lines, start=1))
 
 
-def ask(chat, text: str, minute: int = 0, user: str = LEADER) -> str:
-    out = chat.private(user, user, text, at=at(25, 14, minute))
+def ask(chat, text: str, minute: int = 0, user: str = LEADER, when=None) -> str:
+    out = chat.private(user, user, text, at=when or at(25, 14, minute))
     return "\n".join(m.text for m in out if m.to == user)
 
 
@@ -63,13 +63,14 @@ def test_details_number_each_order_once_and_the_lists_use_the_same_numbers(order
     [final] = orders.wait(timedelta(minutes=1))
     assert final.text.splitlines()[1:5] == ["1. 王姐：麒麟西瓜×2", "2. 张叔：砂糖橘×1箱", "3. 刘姐：土鸡蛋×2盒",
                                             "4. 小陈：麒麟西瓜×1"]
-    assert ask(orders, "核销 2", 1) == texts.PICKED.format(names="2号张叔")
+    # (after the close: time only goes forward, and the outbox paces by it)
+    assert ask(orders, "核销 2", when=at(25, 22, 5)) == texts.PICKED.format(names="2号张叔")
     with loaded.begin() as session:
         app.ctx.clock.set(at(26, 16))
         assert broadcasts.run_post(app.ctx, session, app.outbox, campaign, group, "pickup")
     [notice] = orders.wait(timedelta(days=1, minutes=1))
     assert notice.text.splitlines()[1:] == ["1. @王姐 麒麟西瓜×2", "3. @刘姐 土鸡蛋×2盒", "4. @小陈 麒麟西瓜×1"]
-    assert ask(orders, "未取", 2).splitlines()[1:] == ["1. 王姐：麒麟西瓜×2", "3. 刘姐：土鸡蛋×2盒", "4. 小陈：麒麟西瓜×1"]
+    assert ask(orders, "未取", when=at(27, 16, 5)).splitlines()[1:] == ["1. 王姐：麒麟西瓜×2", "3. 刘姐：土鸡蛋×2盒", "4. 小陈：麒麟西瓜×1"]
 
 
 def test_a_group_name_holding_the_number_is_not_taken_for_it(orders, loaded) -> None:
@@ -137,9 +138,9 @@ def test_unpaid_lists_orders_with_amounts_and_paid_marks_them(orders, loaded) ->
     assert ask(orders, "未付", 2).splitlines()[1:] == ["2. 张叔：砂糖橘×1箱，30元"]
     # 王姐 edits her line later: the leader's mark stays
     orders.group(GROUP, "wxid_wang", "王姐", chain(WANG.replace("2个", "3个"), ZHANG, LIU, CHEN), at=at(25, 15))
-    assert ask(orders, "未付", 3).splitlines()[1:] == ["2. 张叔：砂糖橘×1箱，30元"]
-    assert ask(orders, "已付 2", 4) == texts.PAID_MARKED.format(names="2号张叔")
-    assert ask(orders, "未付", 5) == texts.UNPAID_NONE.format(title="周三水果团")
+    assert ask(orders, "未付", when=at(25, 15, 3)).splitlines()[1:] == ["2. 张叔：砂糖橘×1箱，30元"]
+    assert ask(orders, "已付 2", when=at(25, 15, 4)) == texts.PAID_MARKED.format(names="2号张叔")
+    assert ask(orders, "未付", when=at(25, 15, 5)) == texts.UNPAID_NONE.format(title="周三水果团")
 
 
 def test_a_member_promoted_from_the_waitlist_is_told(chat, loaded) -> None:

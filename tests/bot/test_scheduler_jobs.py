@@ -13,12 +13,13 @@ from sqlalchemy import inspect, select
 from bot import broadcasts, scheduler, texts
 from bot.broadcasts import PostOutcome
 from bot.context import Settings
-from storage.lookup import bind_group, group_for_chat
+from storage.lookup import group_for_chat
 from storage.models import Outbox as OutboxRow
 from storage.schedule import scheduled_posts
 from storage.setup import apply_setup, load_setup_text
 from tests.bot.test_group_flow import L1, chain
 from tests.conftest import GROUP, TZ, at, demo_setup_text
+from tests.storage.helpers import bound_group
 
 OTHER = "翠苑二区邻里群"
 POSTS = ("open", "reminder", "close", "pickup")
@@ -149,7 +150,7 @@ def test_a_post_that_raises_is_tried_again_then_given_up_the_others_go_out(app, 
 def test_a_large_fan_out_is_queued_in_batches(app, clock) -> None:
     with app.ctx.sessions.begin() as session:
         for n in range(scheduler.BATCH + 7):
-            bind_group(session, f"room{n}@chatroom", f"楼{n}群", "wxid_lijie", at(25, 8))
+            bound_group(session, f"room{n}@chatroom", f"楼{n}群", "wxid_lijie", at(25, 8))
     done = tick(app, clock, at(25, 9))
     assert len(done) == scheduler.BATCH + 9 and set(done.values()) == {PostOutcome.QUEUED}
 

@@ -21,11 +21,12 @@ from bot.events import Capabilities, OutgoingText, SendResult
 from bot.outbox import Pace
 from bot.transports.fake import FakeTransport
 from storage import outbox as store
-from storage.lookup import bind_group, group_for_chat
+from storage.lookup import group_for_chat
 from storage.models import Campaign, Group
 from storage.models import Outbox as OutboxRow
 from tests.bot.test_group_flow import L1, chain
 from tests.conftest import GROUP, at
+from tests.storage.helpers import bound_group
 
 ADMIN, LEADER = "wxid_admin", "wxid_lijie"
 OTHER_GROUP = "翠苑二区邻里群"
@@ -124,7 +125,7 @@ def test_a_refused_send_is_given_up_at_once(chat, app, morning) -> None:
 def test_an_account_failing_in_many_groups_is_one_alert_and_all_are_counted(app, clock, morning) -> None:
     with app.ctx.sessions.begin() as session:
         for n in range(4):
-            bind_group(session, f"room{n}@chatroom", f"楼{n}群", LEADER, clock()).account = "bot-banned"
+            bound_group(session, f"room{n}@chatroom", f"楼{n}群", LEADER, clock()).account = "bot-banned"
     transport = FakeTransport(app, clock)
     for n in range(4):
         transport.break_down(SendResult.failed("account blocked"), to=f"room{n}@chatroom")
@@ -234,7 +235,7 @@ def test_a_group_gets_at_most_its_hourly_share(chat, app, morning, settings) -> 
 def test_posts_to_many_groups_of_one_account_are_spread_not_burst(app, clock, morning, settings) -> None:
     with app.ctx.sessions.begin() as session:
         for n in range(12):
-            group = bind_group(session, f"room{n}@chatroom", f"楼{n}群", LEADER, clock())
+            group = bound_group(session, f"room{n}@chatroom", f"楼{n}群", LEADER, clock())
             group.account = "bot-a"
     transport = FakeTransport(app, clock)
     for n in range(12):

@@ -106,7 +106,8 @@ def test_orders_are_stored_and_the_leader_gets_totals_through_the_send_url(bot, 
     reply = vendor.wait_for(lambda s: s.body["to"] == "wxid_lijie")
     failed = vendor.attempts[0]
     assert failed.status == 500
-    vendor.wait_for(lambda s: s.body["to"] == failed.body["to"] and failed.body["text"] in s.body["text"])
+    # retried after a backoff, and after the group's own pacing (a tried send counts: 30 s)
+    vendor.wait_for(lambda s: s.body["to"] == failed.body["to"] and failed.body["text"] in s.body["text"], timeout=60)
     assert reply.body["is_group"] is False and reply.body["mentions"] == []
     assert set(reply.body) == {"account", "to", "is_group", "text", "mentions"}
     for line in ("麒麟西瓜：3个，45元", "阳光玫瑰：1串，25元", "砂糖橘：1箱，30元", "共2单，100元"):

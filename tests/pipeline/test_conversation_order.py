@@ -23,7 +23,14 @@ from storage.models import EntryRow, MessageLog, MessageState, OrderItem
 from storage.setup import apply_setup, load_setup_text
 from tests.conftest import wait_for_a_lock_wait
 from tests.pipeline import workers
-from tests.pipeline.conversation import TZ, generate, per_conversation, setup_text, snapshot
+from tests.pipeline.conversation import (
+    TZ,
+    delivered,
+    generate,
+    per_conversation,
+    setup_text,
+    snapshot,
+)
 
 G, H = "阳光小区3期团购群", "#接龙\n周三水果团\n\n"
 QUICK = Settings(retry_delays=(0.0, 0.05, 0.2))
@@ -69,7 +76,7 @@ def fed_in_order(url: str, messages: list[IncomingMessage]) -> dict:
     app = process(url)
     for msg in messages:
         app.ctx.clock.set(msg.sent_at)
-        app.feed(msg)
+        delivered(app, app.feed(msg))
     result = per_conversation(snapshot(app.ctx.sessions))
     app.ctx.sessions.kw["bind"].dispose()
     return result
@@ -150,7 +157,7 @@ def test_two_processes_taking_alternate_messages_equal_one_replay(db_url, evenin
             while (key := keys.get()) is not None:
                 if rng.random() < 0.3:
                     threading.Event().wait(rng.random() / 200)
-                app.drain(key)
+                delivered(app, app.drain(key))
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
             failures.append(exc)
 
@@ -165,7 +172,7 @@ def test_two_processes_taking_alternate_messages_equal_one_replay(db_url, evenin
     for thread in threads:
         thread.join(120)
     assert failures == []
-    apps[0].drain()  # nothing left: every message was applied by one or the other
+    delivered(apps[0], apps[0].drain())  # nothing left: every message was applied by one or the other
     assert per_conversation(snapshot(apps[0].ctx.sessions)) == evening_in_order
     for app in apps:
         app.ctx.sessions.kw["bind"].dispose()

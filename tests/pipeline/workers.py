@@ -12,7 +12,7 @@ from datetime import datetime
 from bot.app import App
 from bot.context import AppContext, SettableClock, Settings
 from storage.db import open_db
-from tests.pipeline.conversation import TZ
+from tests.pipeline.conversation import TZ, delivered
 
 QUICK = Settings(retry_delays=(0.0, 0.05, 0.2))
 SWEEP = "sweep"
@@ -26,7 +26,7 @@ def serve(url: str, inbox, acks, name: str, drain_delay: float = 0.0) -> None:
     def apply_accepted() -> None:
         while (key := accepted.get()) is not None:
             time.sleep(drain_delay)
-            app.drain(key)
+            delivered(app, app.drain(key))
 
     applier = threading.Thread(target=apply_accepted, daemon=True)
     applier.start()
@@ -34,7 +34,7 @@ def serve(url: str, inbox, acks, name: str, drain_delay: float = 0.0) -> None:
         if msg == SWEEP:
             accepted.put(None)
             applier.join()
-            app.drain()
+            delivered(app, app.drain())
             acks.put((SWEEP, name))
             continue
         app.accept(msg)

@@ -150,3 +150,11 @@ def projection(session: Session) -> list[tuple]:
         .join(OrderItem, OrderItem.entry_id == EntryRow.id, isouter=True)
     )
     return sorted(tuple(str(v) for v in r) for r in rows)
+
+
+def bound_group(session: Session, room: str, topic: str, leader_id: str, at: datetime) -> Group:
+    """A group whose room the bot knows, run by a leader (as `绑定` leaves one)."""
+    group = Group(chat_id=room, name=topic, leader_id=leader_id, bound_at=at, room_known=True)
+    session.add(group)
+    session.flush()
+    return group

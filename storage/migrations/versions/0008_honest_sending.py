@@ -2,7 +2,7 @@
 scheduled posts as rows
 
 Revision ID: 0008
-Revises: 0004 (re-chained onto 0007 when merged after the 0005–0007 migrations)
+Revises: 0007
 Create Date: 2026-12-05 10:00:00
 
 The outbox marks a row sent only once a transport reported it sent: a row is claimed while one
