@@ -1,13 +1,14 @@
-"""CSV exports for admins: orders, pickup, procurement, statements.
+"""The orders export: a row per order item, the big one (a million rows within a few seconds).
 
-UTF-8 with a BOM so Excel opens Chinese text correctly; any text cell a spreadsheet would
-run as a formula is prefixed with a quote. Rows stream from the database in chunks, so a
-million order items never sit in memory at once.
+The database formats every cell (numbers, local times) and joins each row into one string,
+on SQLite a whole chunk of rows into one value. Python only turns separators into commas,
+while a second thread reads the next chunk. The invariant the file rests on: a chunk is
+written as raw bytes only when `_plain` proves that no cell needs quoting or could run as a
+formula; every other chunk goes through the csv module and `safe_cell`.
 
-The orders export is the big one (a row per order item): the database formats every cell
-(numbers, local times) and joins each row into one string, on SQLite a whole chunk of rows
-into one value. Python only turns separators into commas, while a second thread reads the
-next chunk. That keeps a million rows within a few seconds.
+Three routes: `write_orders_joined` (SQLite in a zone without daylight saving: printf and
+group_concat; PostgreSQL: COPY), and `order_chunks` (SQLite in a zone with daylight saving,
+where Python converts the times).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import TextIO
 
 from sqlalchemy import (
@@ -33,130 +32,24 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
 
+from storage.exports.cells import FORMULA_START, TIME_FORMAT, safe_cell, write_chunks
+from storage.exports.filter import ExportFilter, filtered
 from storage.fast import FastStatement
-from storage.formatting import plain_number
-from storage.models import Campaign, EntryRow, Group, ItemStatus, OrderItem, ProductRow
+from storage.models import EntryRow, Group, OrderItem
 from storage.readahead import read_ahead
-from storage.reports import member_orders, statement_periods, statements
-
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-KINDS = ("orders", "pickup", "procurement", "statements")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 ORDER_COLUMNS = ["campaign", "group", "leader", "member_id", "member", "address", "entry_seq", "sku",
                  "product", "qty", "unit", "unit_price", "amount", "status", "note", "first_seen",
                  "last_changed"]
-PICKUP_COLUMNS = ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up"]
-PROCUREMENT_COLUMNS = ["campaign", "sku", "product", "unit", "qty", "amount", "groups"]
-STATEMENT_COLUMNS = ["leader_id", "leader", "from", "to", "orders", "gmv", "adjustments", "commission_rate",
-                     "commission", "payable"]
 
 
-@dataclass
-class ExportFilter:
-    campaign: str | None = None
-    leader: str | None = None
-    start: datetime | None = None  # first_seen >= start
-    end: datetime | None = None  # first_seen < end
-
-
-def safe_cell(value) -> str:
-    """Text as a spreadsheet will show it, never as a formula it would run."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return plain_number(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.strftime(TIME_FORMAT)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
-# Where a cell of CSV text starts with a formula character (two patterns: each starts with
-# a literal, which the regex engine scans for fast). A hit is only a candidate (it may sit
-# inside a quoted cell); the chunk is then written again cell by cell.
-_FORMULA_CELL = re.compile(r',"?[=+\-@\t\r]')
-_FORMULA_LINE = re.compile(r'\n"?[=+\-@\t\r]')
-
-
-def _maybe_formula(text: str) -> bool:
-    return bool(_FORMULA_CELL.search(text) or _FORMULA_LINE.search(text) or text[:1] in FORMULA_START
-                or text[1:2] in FORMULA_START)
-
-
-def write_chunks(out: TextIO, columns: list[str], chunks: Iterable[Sequence[Sequence]]) -> int:
-    """Rows in chunks, written by the csv module in one call per chunk; a chunk that might
-    hold a formula-like cell is written again through `safe_cell`. Values must be text,
-    numbers or None (no Decimal or datetime: those go through `write_csv`)."""
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    count = 0
-    for chunk in chunks:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(chunk)
-        text = buffer.getvalue()
-        if _maybe_formula(text):
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\r\n").writerows([safe_cell(v) for v in row] for row in chunk)
-            text = buffer.getvalue()
-        out.write(text)
-        count += len(chunk)
-    return count
-
-
-def write_csv(out: TextIO, columns: list[str], rows: Iterable[Iterable]) -> int:
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    count = 0
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
-        count += 1
-    return count
-
-
-def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> int:
-    if kind not in KINDS:
-        raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
-    if kind == "orders":
-        if session.get_bind().dialect.name == "postgresql" or _fixed_offset(tz) is not None:
-            return write_orders_joined(session, out, flt, tz)
-        return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz))
-    columns, rows = {
-        "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
-        "procurement": (PROCUREMENT_COLUMNS, lambda: procurement_rows(session, flt)),
-        "statements": (STATEMENT_COLUMNS, lambda: statement_rows(session, flt, tz)),
-    }[kind]
-    return write_csv(out, columns, rows())
-
-
-def _filtered(query, flt: ExportFilter, indexed: bool = True):
-    column = (lambda c: c) if indexed else _unindexed
-    if flt.campaign:
-        query = query.where(column(OrderItem.campaign_id) == flt.campaign)
-    if flt.leader:
-        query = query.where(column(OrderItem.leader_id) == flt.leader)
-    if flt.start:
-        query = query.where(column(OrderItem.first_seen) >= flt.start)
-    if flt.end:
-        query = query.where(column(OrderItem.first_seen) < flt.end)
-    return query
-
-
-def _unindexed(column):
-    """`+column`, the same value, but SQLite no longer answers the condition from an index:
-    a chunk of rows in id order is then read along the table, not sorted out of every
-    matching index entry again for each chunk."""
-    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+def write_orders(session: Session, out: TextIO, flt: ExportFilter, tz) -> int:
+    """The orders export as CSV, by the fastest route this database and zone allow."""
+    if session.get_bind().dialect.name == "postgresql" or _fixed_offset(tz) is not None:
+        return write_orders_joined(session, out, flt, tz)
+    return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz))
 
 
 def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> Iterator[Sequence[Sequence]]:
@@ -200,7 +93,7 @@ def _order_cells(dialect: str, offset: int | None) -> list:
 
 
 def _order_query(cells: list, flt: ExportFilter, indexed: bool = True):
-    return _filtered(
+    return filtered(
         select(*cells)
         .join(EntryRow, EntryRow.id == OrderItem.entry_id)
         .join(Group, Group.id == OrderItem.group_id)
@@ -266,7 +159,7 @@ def _sqlite_chunks(connection, flt: ExportFilter, offset: int, size: int) -> Ite
     # database however long it takes.
     if not connection.connection.driver_connection.in_transaction:
         connection.exec_driver_sql("BEGIN")
-    first, last = connection.execute(_filtered(select(func.min(OrderItem.id), func.max(OrderItem.id)), flt)).one()
+    first, last = connection.execute(filtered(select(func.min(OrderItem.id), func.max(OrderItem.id)), flt)).one()
     if first is None:
         return
     cells = _order_cells("sqlite", offset)
@@ -428,53 +321,3 @@ def _local(value, tz) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).strftime(TIME_FORMAT)
-
-
-def pickup_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
-    for campaign_id in _campaign_ids(session, flt):
-        groups = {g.id: g.name for g in session.scalars(select(Group))}
-        group_ids = [g.id for g in session.scalars(select(Group).where(Group.leader_id == flt.leader))] if flt.leader else None
-        for row in member_orders(session, campaign_id, group_ids):
-            yield (campaign_id, groups.get(row.group_id, ""), row.member_id, row.member, row.address,
-                   row.items_text, row.amount, row.picked_up)
-
-
-def procurement_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
-    query = _filtered(
-        select(OrderItem.campaign_id, OrderItem.sku, func.sum(OrderItem.qty), func.sum(OrderItem.amount),
-               func.count(func.distinct(OrderItem.group_id)))
-        .where(OrderItem.status == ItemStatus.OK, OrderItem.sku.is_not(None))
-        .group_by(OrderItem.campaign_id, OrderItem.sku)
-        .order_by(OrderItem.campaign_id, OrderItem.sku),
-        flt,
-    )
-    products = {(p.campaign_id, p.sku): p for p in session.scalars(select(ProductRow))}
-    for campaign, sku, qty, amount, groups in session.execute(query):
-        product = products.get((campaign, sku))
-        yield (campaign, sku, product.name if product else sku, product.unit if product else "",
-               Decimal(qty), Decimal(amount), groups)
-
-
-def statement_rows(session: Session, flt: ExportFilter, tz) -> Iterator[tuple]:
-    """One row per leader and calendar month (month-end reconciliation), within --from/--to;
-    without them, every month from the first order or adjustment to the last."""
-    for start, end in statement_periods(session, tz, flt.start, flt.end, flt.leader):
-        for s in statements(session, start, end, leader_id=flt.leader):
-            yield (s.leader_id, s.leader, _day_text(start, tz), _day_text(end, tz), s.orders, s.gmv,
-                   s.adjustments, s.commission_rate, s.commission, s.payable)
-
-
-def _day_text(moment: datetime, tz) -> str:
-    return moment.astimezone(tz).date().isoformat()
-
-
-def _campaign_ids(session: Session, flt: ExportFilter) -> list[str]:
-    if flt.campaign:
-        return [flt.campaign]
-    query = select(Campaign.id).order_by(Campaign.opens)
-    if flt.start:
-        query = query.where(Campaign.deadline >= flt.start)
-    if flt.end:
-        query = query.where(Campaign.opens < flt.end)
-    return list(session.scalars(query))
-

@@ -1,0 +1,97 @@
+"""Exports for admins: orders, pickup, procurement, statements.
+
+`export` writes one kind; the orders export lives in its own module (`orders`), the CSV
+layer in `cells`, the filters in `filter`. Rows stream from the database, so a million
+order items never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import TextIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from storage.exports.cells import FORMULA_START, TIME_FORMAT, safe_cell, write_chunks, write_csv
+from storage.exports.filter import ExportFilter, filtered
+from storage.exports.orders import ORDER_COLUMNS, order_chunks, write_orders, write_orders_joined
+from storage.models import Campaign, Group, ItemStatus, OrderItem, ProductRow
+from storage.reports import member_orders, statement_periods, statements
+
+__all__ = [
+    "FORMULA_START", "KINDS", "ORDER_COLUMNS", "PICKUP_COLUMNS", "PROCUREMENT_COLUMNS", "STATEMENT_COLUMNS",
+    "TIME_FORMAT", "ExportFilter", "export", "order_chunks", "safe_cell", "write_chunks", "write_csv",
+    "write_orders_joined",
+]
+
+KINDS = ("orders", "pickup", "procurement", "statements")
+
+PICKUP_COLUMNS = ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up"]
+PROCUREMENT_COLUMNS = ["campaign", "sku", "product", "unit", "qty", "amount", "groups"]
+STATEMENT_COLUMNS = ["leader_id", "leader", "from", "to", "orders", "gmv", "adjustments", "commission_rate",
+                     "commission", "payable"]
+
+
+def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> int:
+    if kind not in KINDS:
+        raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
+    if kind == "orders":
+        return write_orders(session, out, flt, tz)
+    columns, rows = {
+        "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
+        "procurement": (PROCUREMENT_COLUMNS, lambda: procurement_rows(session, flt)),
+        "statements": (STATEMENT_COLUMNS, lambda: statement_rows(session, flt, tz)),
+    }[kind]
+    return write_csv(out, columns, rows())
+
+
+def pickup_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
+    for campaign_id in _campaign_ids(session, flt):
+        groups = {g.id: g.name for g in session.scalars(select(Group))}
+        group_ids = [g.id for g in session.scalars(select(Group).where(Group.leader_id == flt.leader))] if flt.leader else None
+        for row in member_orders(session, campaign_id, group_ids):
+            yield (campaign_id, groups.get(row.group_id, ""), row.member_id, row.member, row.address,
+                   row.items_text, row.amount, row.picked_up)
+
+
+def procurement_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
+    query = filtered(
+        select(OrderItem.campaign_id, OrderItem.sku, func.sum(OrderItem.qty), func.sum(OrderItem.amount),
+               func.count(func.distinct(OrderItem.group_id)))
+        .where(OrderItem.status == ItemStatus.OK, OrderItem.sku.is_not(None))
+        .group_by(OrderItem.campaign_id, OrderItem.sku)
+        .order_by(OrderItem.campaign_id, OrderItem.sku),
+        flt,
+    )
+    products = {(p.campaign_id, p.sku): p for p in session.scalars(select(ProductRow))}
+    for campaign, sku, qty, amount, groups in session.execute(query):
+        product = products.get((campaign, sku))
+        yield (campaign, sku, product.name if product else sku, product.unit if product else "",
+               Decimal(qty), Decimal(amount), groups)
+
+
+def statement_rows(session: Session, flt: ExportFilter, tz) -> Iterator[tuple]:
+    """One row per leader and calendar month (month-end reconciliation), within --from/--to;
+    without them, every month from the first order or adjustment to the last."""
+    for start, end in statement_periods(session, tz, flt.start, flt.end, flt.leader):
+        for s in statements(session, start, end, leader_id=flt.leader):
+            yield (s.leader_id, s.leader, _day_text(start, tz), _day_text(end, tz), s.orders, s.gmv,
+                   s.adjustments, s.commission_rate, s.commission, s.payable)
+
+
+def _day_text(moment: datetime, tz) -> str:
+    return moment.astimezone(tz).date().isoformat()
+
+
+def _campaign_ids(session: Session, flt: ExportFilter) -> list[str]:
+    if flt.campaign:
+        return [flt.campaign]
+    query = select(Campaign.id).order_by(Campaign.opens)
+    if flt.start:
+        query = query.where(Campaign.deadline >= flt.start)
+    if flt.end:
+        query = query.where(Campaign.opens < flt.end)
+    return list(session.scalars(query))
