@@ -22,10 +22,10 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.orm import Session
 
 from bot import broadcasts, summaries
-from bot.context import AppContext, Settings
+from bot.context import AppContext, Settings, load_settings
 from bot.outbox import Outbox
 from storage.db import database_url, open_db
-from storage.lookup import campaign_groups, campaigns_with_deadline_after, platform
+from storage.lookup import campaign_groups, campaigns_with_deadline_after
 from storage.models import Campaign, Group
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ def job_id(campaign: Campaign, group: Group, kind: str) -> str:
 def _context(db_url: str | None) -> AppContext:
     sessions = open_db(db_url)
     with sessions() as session:
-        settings = Settings(timezone=platform(session).timezone)
+        settings = load_settings(session)
     return AppContext(sessions, lambda: datetime.now(ZoneInfo(settings.timezone)), settings)
 
 

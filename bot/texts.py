@@ -75,7 +75,9 @@ POST_HEADER = "#接龙\n{title}"
 POST_PRODUCT = "{name} {price}元/{unit}"
 POST_FOOTER = "{deadline}截单，{pickup}在{place}自提\n下单链接：{link}\n\n例 3栋502 王姐 {example}\n\n1. "
 POST_FOOTER_NO_LINK = "{deadline}截单，{pickup}在{place}自提\n\n例 3栋502 王姐 {example}\n\n1. "
-REMINDER = "还有1小时截单（{deadline}），要的抓紧接龙哦～目前{orders}单"
+REMINDER = "还有{lead}截单（{deadline}），要的抓紧接龙哦～目前{orders}单"
+# A span of time as a leader says it: 1小时、30分钟、1小时30分钟、1天.
+DURATION_UNITS = (("天", 86400), ("小时", 3600), ("分钟", 60), ("秒", 1))
 CLOSE_HEADER = "【{title}】已截单，感谢大家！最终名单："
 CLOSE_LINE = "{seq}. {member}：{items}"
 CLOSE_FOOTER = "共{orders}单。{pickup}在{place}自提"

@@ -14,9 +14,8 @@ import click
 from bot.app import App
 from bot.cli import main
 from bot.cli.data import DB_OPTION, load_setup_file
-from bot.context import AppContext, Settings
+from bot.context import AppContext, Settings, load_settings
 from storage.db import open_db
-from storage.lookup import platform
 
 log = logging.getLogger("jielong.run")
 
@@ -39,7 +38,7 @@ def run_command(setup_file: str | None, db_url: str | None, bot_id: str | None) 
         load_setup_file(setup_file, db_url)
     sessions = open_db(db_url)
     with sessions() as session:
-        settings = Settings(timezone=platform(session).timezone)
+        settings = load_settings(session)
     if bot_id:
         settings.bot_id = bot_id
     tz = ZoneInfo(settings.timezone)

@@ -12,17 +12,16 @@ import click
 from bot.app import App, rebuild
 from bot.cli import main
 from bot.cli.data import DB_OPTION
-from bot.context import AppContext, SettableClock, Settings
+from bot.context import AppContext, SettableClock, load_settings
 from bot.events import OutgoingText, SendResult
 from bot.transports.replay import ReplayResult, replay_lines
 from storage.db import open_db
-from storage.lookup import platform
 
 
 def make_app(db_url: str | None, clock=None) -> tuple[App, SettableClock | None]:
     sessions = open_db(db_url)
     with sessions() as session:
-        settings = Settings(timezone=platform(session).timezone)
+        settings = load_settings(session)
     settable = clock or SettableClock(datetime.now().astimezone())
     return App(AppContext(sessions, settable, settings)), settable
 

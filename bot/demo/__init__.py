@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from bot import broadcasts, summaries
 from bot.app import App
-from bot.context import AppContext, SettableClock, Settings
+from bot.context import AppContext, SettableClock, load_settings
 from bot.demo.script import EVENTS, GROUP
 from bot.events import IncomingMessage, OutgoingText, SendResult
 from storage.db import open_db
@@ -36,8 +36,9 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(setup))
     clock = SettableClock(datetime(2026, 11, 25, 8, 0, tzinfo=TZ))
-    # A short digest interval would chatter; the demo keeps the defaults a leader would have.
-    app = App(AppContext(sessions, clock, Settings()))
+    with sessions() as session:
+        settings = load_settings(session)  # the example set-up's: the defaults a leader would have
+    app = App(AppContext(sessions, clock, settings))
     echo(f"jielong demo — {GROUP}，数据库 {db_url}\n")
     for n, (when, kind, who, name, text) in enumerate(EVENTS, start=1):
         now = datetime.fromisoformat(when).replace(tzinfo=TZ)
