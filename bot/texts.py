@@ -91,3 +91,38 @@ SUMMARY_ADMIN = "平台日报（{date}）\n{lines}\n合计{orders}单，{gmv}元
 SUMMARY_ADMIN_PROCUREMENT = "采购：{items}"
 SUMMARY_ADMIN_ANOMALY = "异常：{count}条没认出/待确认，{missing}条被别人的接龙覆盖"
 SUMMARY_NOTHING = "今天没有新订单"
+
+# --- transcripts and the console (what `jielong replay`, `console` and `demo` print) ----------
+
+TRANSCRIPT_PRIVATE = "私聊 {name}"
+CONSOLE_PRIVATE = "私聊"
+CONSOLE_HELP = ("一行就是一条消息。多行的接龙：/paste 之后粘贴，单独一行 . 结束（终端支持时也可直接粘贴）。\n"
+                "/as 微信号 [名字] 换人 · /who 有谁 · /group 群名 进群 · /private 私聊机器人 · "
+                "/time +2h 或 /time 21:30 让时间往后走 · /quit 退出")
+CONSOLE_CLOCK = "⏰ {time}"
+CONSOLE_START = "沙盒时间 {time}，/time 让时间往后走"
+CONSOLE_BOT = "  🤖 [{where}] {text}"
+CONSOLE_HELD = "  ⏳ 群消息排队中，{seconds}秒后发出（/time +{seconds}s）"
+CONSOLE_HELD_LATER = "  ⏳ 群消息排队中，稍后发出（这个群一小时内已发了不少）"
+CONSOLE_BACKWARDS = "时间只能往后走（现在是 {time}）"
+CONSOLE_BAD_TIME = "没看懂这个时间：{text}。例：/time +2h、/time +30s、/time 21:30、/time 2026-11-26T16:00"
+CONSOLE_PASTE = "粘贴消息，单独一行 . 结束"
+CONSOLE_WHO_LEADER = "团长 {name}（{id}）：{groups}"
+CONSOLE_WHO_ADMIN = "平台管理员 {name}（{id}）"
+CONSOLE_WHO_MEMBERS = "{group}的团员：{names}"
+CONSOLE_WHO_NOBODY = "{group}还没有团员说过话"
+CONSOLE_WHO_PERSON = "{name}（{id}）"
+CONSOLE_WHO_HINT = "用 /as 微信号 换成其中一位"
+CONSOLE_UNKNOWN_GROUP = "没有叫“{name}”的群，有：{groups}"
+
+
+# --- exports (--headers zh): a column's Chinese header; a column without one keeps its name ---------
+
+EXPORT_HEADERS = {
+    "campaign": "活动", "group": "群", "leader": "团长", "leader_id": "团长微信号", "member_id": "团员微信号",
+    "member": "团员", "address": "地址", "entry_seq": "接龙序号", "sku": "商品编码", "product": "商品",
+    "qty": "数量", "unit": "单位", "unit_price": "单价", "amount": "金额", "status": "状态", "note": "备注",
+    "first_seen": "下单时间", "last_changed": "最后修改", "items": "商品明细", "picked_up": "已取货",
+    "groups": "群数", "from": "起", "to": "止", "orders": "订单数", "gmv": "销售额", "adjustments": "调整金额",
+    "commission_rate": "佣金比例", "commission": "佣金", "payable": "应付佣金",
+}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_present
@@ -46,3 +46,8 @@ def _log_insert(dialect: str) -> FastStatement:
 def log_ids_in_order(session: Session) -> list[int]:
     """Every logged message, in the order it was sent (ties: the order it was logged)."""
     return list(session.scalars(select(MessageLog.id).order_by(MessageLog.sent_at, MessageLog.id)))
+
+
+def message_count(session: Session) -> int:
+    """How many messages the log holds (what a rebuild will read)."""
+    return session.scalar(select(func.count(MessageLog.id))) or 0

@@ -6,8 +6,10 @@ import logging
 
 import click
 
+from bot.cli.common import OneLineErrors
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages to stderr.")
 def main(verbose: bool) -> None:
     """jielong: turns WeChat 接龙 group-buying chains into orders nobody loses."""

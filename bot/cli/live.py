@@ -13,9 +13,8 @@ import click
 
 from bot.app import App
 from bot.cli import main
-from bot.cli.data import DB_OPTION, load_setup_file
+from bot.cli.common import DB_OPTION, load_setup_file, open_setup_db
 from bot.context import AppContext, Settings, load_settings
-from storage.db import open_db
 
 log = logging.getLogger("jielong.run")
 
@@ -36,7 +35,7 @@ def run_command(setup_file: str | None, db_url: str | None, bot_id: str | None) 
         raise click.ClickException(str(exc)) from None
     if setup_file:
         load_setup_file(setup_file, db_url)
-    sessions = open_db(db_url)
+    sessions = open_setup_db(db_url)
     with sessions() as session:
         settings = load_settings(session)
     if bot_id:

@@ -15,6 +15,7 @@ from bot.app import App
 from bot.context import AppContext, SettableClock, load_settings
 from bot.demo.script import EVENTS, GROUP
 from bot.events import IncomingMessage, OutgoingText, SendResult
+from bot.transports.names import NameBook
 from storage.db import open_db
 from storage.exports import KINDS, ExportFilter, export
 from storage.lookup import group_for_chat
@@ -22,7 +23,6 @@ from storage.models import Campaign
 from storage.setup import apply_setup, load_setup_text
 
 TZ = ZoneInfo("Asia/Shanghai")
-NAMES = {"wxid_lijie": "李姐", "wxid_admin": "平台小王"}
 
 
 def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> None:
@@ -39,6 +39,9 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
     with sessions() as session:
         settings = load_settings(session)  # the example set-up's: the defaults a leader would have
     app = App(AppContext(sessions, clock, settings))
+    names = NameBook(sessions)
+    for _when, _kind, who, name, _text in EVENTS:
+        names.learn(who, name)  # the script's cast, so a summary to the admin names them before they speak
     echo(f"jielong demo — {GROUP}，数据库 {db_url}\n")
     for n, (when, kind, who, name, text) in enumerate(EVENTS, start=1):
         now = datetime.fromisoformat(when).replace(tzinfo=TZ)
@@ -46,13 +49,14 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
         _show_event(echo, now, kind, name, text)
         if kind in ("group", "private"):
             msg = IncomingMessage("demo", f"demo-{n}", GROUP if kind == "group" else None, who, name, text, now, GROUP if kind == "group" else None)
+            names.saw(msg)
             out = app.feed(msg)
         else:
             out = _scheduled(app, kind, text)
-        _show_bot(app, echo, out)
+        _show_bot(app, names, echo, out)
         # Whatever the rate limit held back goes out a little later, merged.
         clock.set(now + timedelta(minutes=1))
-        _show_bot(app, echo, app.flush())
+        _show_bot(app, names, echo, app.flush())
     _export_all(sessions, out_dir, echo)
     echo(f"\n用时 {time.perf_counter() - started:.1f} 秒")
     if tmp is not None:
@@ -84,9 +88,9 @@ def _show_event(echo, now: datetime, kind: str, name: str, text: str) -> None:
         echo(f"{stamp} ⏰ 定时任务：晚间小结")
 
 
-def _show_bot(app: App, echo, out: list[OutgoingText]) -> None:
+def _show_bot(app: App, names: NameBook, echo, out: list[OutgoingText]) -> None:
     for msg in out:
-        where = "群" if msg.is_group else f"私聊 {NAMES.get(msg.to, msg.to)}"
+        where = "群" if msg.is_group else names.where(msg)
         body = msg.text.replace("\n", "\n      ")
         echo(f"   🤖 → {where}: {body}")
         app.report(msg, SendResult.sent())

@@ -1,33 +1,51 @@
-"""Exports for admins: orders, pickup, procurement, statements.
+"""Exports for admins: orders, pickup, procurement, statements, as CSV or xlsx.
 
-`export` writes one kind; the orders export lives in its own module (`orders`), the CSV
-layer in `cells`, the filters in `filter`. Rows stream from the database, so a million
-order items never sit in memory at once.
+`export` writes one kind; the orders export lives in its own module (`orders`), the formats
+in `cells` (CSV) and `xlsx`, the filters in `filter`, the safe replacement of an output file
+in `files`. Each kind is a column list and rows of typed values, so both formats write the
+same table. Rows stream from the database, so a million order items never sit in memory at
+once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.exports.cells import FORMULA_START, TIME_FORMAT, safe_cell, write_chunks, write_csv
-from storage.exports.filter import ExportFilter, filtered
-from storage.exports.orders import ORDER_COLUMNS, order_chunks, write_orders, write_orders_joined
+from storage.exports.cells import (
+    FORMULA_START,
+    TIME_FORMAT,
+    Labels,
+    Progress,
+    safe_cell,
+    write_chunks,
+    write_csv,
+)
+from storage.exports.filter import ExportFilter, FilterError, check_filter, filtered
+from storage.exports.orders import (
+    ORDER_COLUMNS,
+    order_chunks,
+    order_rows,
+    write_orders,
+    write_orders_joined,
+)
+from storage.exports.xlsx import write_xlsx
 from storage.models import Campaign, Group, ItemStatus, OrderItem, ProductRow
 from storage.reports import member_orders, statement_periods, statements
 
 __all__ = [
     "FORMULA_START", "KINDS", "ORDER_COLUMNS", "PICKUP_COLUMNS", "PROCUREMENT_COLUMNS", "STATEMENT_COLUMNS",
-    "TIME_FORMAT", "ExportFilter", "export", "order_chunks", "safe_cell", "write_chunks", "write_csv",
-    "write_orders_joined",
+    "TIME_FORMAT", "ExportFilter", "FilterError", "check_filter", "export", "order_chunks", "safe_cell",
+    "write_chunks", "write_csv", "write_orders_joined",
 ]
 
 KINDS = ("orders", "pickup", "procurement", "statements")
+FORMATS = ("csv", "xlsx")
 
 PICKUP_COLUMNS = ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up"]
 PROCUREMENT_COLUMNS = ["campaign", "sku", "product", "unit", "qty", "amount", "groups"]
@@ -35,17 +53,40 @@ STATEMENT_COLUMNS = ["leader_id", "leader", "from", "to", "orders", "gmv", "adju
                      "commission", "payable"]
 
 
-def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz) -> int:
+def columns_of(kind: str) -> list[str]:
+    return {"orders": ORDER_COLUMNS, "pickup": PICKUP_COLUMNS, "procurement": PROCUREMENT_COLUMNS,
+            "statements": STATEMENT_COLUMNS}[kind]
+
+
+def all_columns() -> set[str]:
+    """Every column name of every export (what a header row of a previous export is made of)."""
+    return {column for kind in KINDS for column in columns_of(kind)}
+
+
+def rows_of(session: Session, kind: str, flt: ExportFilter, tz) -> Iterator[tuple]:
+    """A kind's rows as typed values, in the order of `columns_of(kind)`."""
+    if kind == "orders":
+        return order_rows(session, flt, tz)
+    if kind == "pickup":
+        return pickup_rows(session, flt)
+    if kind == "procurement":
+        return procurement_rows(session, flt)
+    return statement_rows(session, flt, tz)
+
+
+def export(session: Session, kind: str, out: TextIO | BinaryIO, flt: ExportFilter, tz, *, fmt: str = "csv",
+           labels: Labels = None, progress: Progress = None) -> int:
+    """Write one export; returns its row count. CSV goes to a text file (UTF-8), xlsx to a
+    binary one. `labels` renames header cells (by column name); `progress` hears the row count."""
     if kind not in KINDS:
         raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if fmt == "xlsx":
+        return write_xlsx(out, kind, columns_of(kind), rows_of(session, kind, flt, tz), labels, progress)
     if kind == "orders":
-        return write_orders(session, out, flt, tz)
-    columns, rows = {
-        "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
-        "procurement": (PROCUREMENT_COLUMNS, lambda: procurement_rows(session, flt)),
-        "statements": (STATEMENT_COLUMNS, lambda: statement_rows(session, flt, tz)),
-    }[kind]
-    return write_csv(out, columns, rows())
+        return write_orders(session, out, flt, tz, labels, progress)
+    return write_csv(out, columns_of(kind), rows_of(session, kind, flt, tz), labels, progress)
 
 
 def pickup_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
@@ -82,8 +123,9 @@ def statement_rows(session: Session, flt: ExportFilter, tz) -> Iterator[tuple]:
                    s.adjustments, s.commission_rate, s.commission, s.payable)
 
 
-def _day_text(moment: datetime, tz) -> str:
-    return moment.astimezone(tz).date().isoformat()
+def _day_text(moment: datetime, tz) -> date:
+    """The local day a period starts or ends on (CSV writes 2026-11-01; xlsx a date cell)."""
+    return moment.astimezone(tz).date()
 
 
 def _campaign_ids(session: Session, flt: ExportFilter) -> list[str]:

@@ -34,7 +34,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
 
-from storage.exports.cells import FORMULA_START, TIME_FORMAT, safe_cell, write_chunks
+from storage.exports.cells import (
+    FORMULA_START,
+    TIME_FORMAT,
+    Labels,
+    Progress,
+    header_line,
+    safe_cell,
+    write_chunks,
+)
 from storage.exports.filter import ExportFilter, filtered
 from storage.fast import FastStatement
 from storage.models import EntryRow, Group, OrderItem
@@ -45,11 +53,32 @@ ORDER_COLUMNS = ["campaign", "group", "leader", "member_id", "member", "address"
                  "last_changed"]
 
 
-def write_orders(session: Session, out: TextIO, flt: ExportFilter, tz) -> int:
+def write_orders(session: Session, out: TextIO, flt: ExportFilter, tz, labels: Labels = None,
+                 progress: Progress = None) -> int:
     """The orders export as CSV, by the fastest route this database and zone allow."""
     if session.get_bind().dialect.name == "postgresql" or _fixed_offset(tz) is not None:
-        return write_orders_joined(session, out, flt, tz)
-    return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz))
+        return write_orders_joined(session, out, flt, tz, labels=labels, progress=progress)
+    return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz), labels, progress)
+
+
+def order_rows(session: Session, flt: ExportFilter, tz, size: int = 5000) -> Iterator[tuple]:
+    """The orders export as typed values (quantities and money as Decimal, times as local
+    datetimes), for the xlsx route; the same rows and order as the CSV."""
+    query = _order_query([
+        OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id,
+        func.coalesce(EntryRow.member, EntryRow.author_name), EntryRow.address, EntryRow.seq, OrderItem.sku,
+        func.coalesce(OrderItem.product_name, OrderItem.text), OrderItem.qty, OrderItem.unit,
+        OrderItem.unit_price, OrderItem.amount, OrderItem.status, EntryRow.note, OrderItem.reason,
+        OrderItem.first_seen, OrderItem.last_changed,
+    ], flt)
+    for row in session.execute(query, execution_options={"yield_per": size}):
+        *cells, note, reason, first_seen, last_changed = row
+        yield (*cells, "；".join(x for x in (note, reason) if x), _local_time(first_seen, tz),
+               _local_time(last_changed, tz))
+
+
+def _local_time(value: datetime, tz) -> datetime:
+    return value.astimezone(tz).replace(tzinfo=None)
 
 
 def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> Iterator[Sequence[Sequence]]:
@@ -119,7 +148,8 @@ _CELLS = 17
 _Chunk = tuple[int, bytes | list[str | Sequence]]
 
 
-def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000) -> int:
+def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000,
+                        labels: Labels = None, progress: Progress = None) -> int:
     """The orders export, each row joined by the database (SQLite with a zone without
     daylight saving, or PostgreSQL). The next chunk is read on a second thread while this
     one is written."""
@@ -128,7 +158,7 @@ def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, si
         chunks = _postgres_chunks(connection, flt, tz, size)
     else:
         chunks = _sqlite_chunks(connection, flt, _fixed_offset(tz), size)
-    header = "\ufeff" + ",".join(ORDER_COLUMNS) + "\r\n"
+    header = header_line(ORDER_COLUMNS, labels)
     # Checks and replacements run on UTF-8 bytes (an ASCII byte never occurs inside a
     # multi-byte character), where searching is memchr-fast; a UTF-8 file gets them as is.
     raw = _utf8_buffer(out)
@@ -148,6 +178,8 @@ def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, si
         else:
             raw.write(data)
         count += rows
+        if progress:
+            progress(count)
     return count
 
 
