@@ -11,16 +11,26 @@ UNMATCHED = "没认出“{text}”，{reason}。本团有：{products}"
 UNMATCHED_NO_REASON = "没认出“{text}”。本团有：{products}"
 LATE = "已过截单时间（{deadline}），“{text}”先记下了，这一团不算，问问团长能不能加哦"
 WAITLIST = "{product}已经订满了，“{text}”先排在候补，有人取消会自动补上"
-REVIEW = "改的是别人的那一行，没有生效，已经转给团长看了：{text}"
+REVIEW = "你改的是别人的那一行，先没有改，已转给团长确认：{text}"
 FREE_ORDER = "收到：{items}。记得也写进接龙里，团长确认后才算数哦"
 DIGEST = "接龙已有{orders}单：{totals}"
 MY_ORDER = "你在“{title}”订了：{items}，共{amount}元{picked}"
 MY_ORDER_NONE = "这一团还没看到你的订单哦"
 MY_ORDER_PICKED = "（已取）"
-NO_CAMPAIGN = "现在没有在进行的团"
+NO_CAMPAIGN = "现在没有正在进行的团购"
 NO_CAMPAIGN_YET = "（还没有开团）"
 THIS_PRODUCT = "这个"
 GREETING = "大家好，我是团购小助手，帮团长统计接龙。下单照常接龙就行～"
+# A member's 帮助 (in the group, and in private): what a member can do.
+MEMBER_HELP_CAMPAIGN = "这一团是“{title}”，{deadline}截单，有：{products}"
+MEMBER_HELP_LINES = (
+    "下单：复制群里最新的接龙，在最后加一行，比如“{example}”，再发回群里",
+    "改单：改好自己那一行再发一次；不要了就在那一行后面写“取消”",
+    "查单：发“我的订单”，群里私聊都行",
+    "其他问题请找团长",
+)
+MEMBER_HELP_EXAMPLE = "{seq}. 3栋502 王姐 {product}"
+MEMBER_HELP_PRIVATE = "私聊我可以发："
 
 # --- leader and admin commands ----------------------------------------------------------
 
@@ -58,8 +68,9 @@ SHORTAGE_DONE = "{product}缺{qty}{unit}，已从最后下单的扣：{cuts}"
 SHORTAGE_NONE = "{product}没有可扣的订单"
 SHORTAGE_NOTICE = "{product}到货不够，你的{qty}{unit}这次没货了，退{refund}元，抱歉～"
 PRODUCT_NOT_FOUND = "本团没有“{name}”"
-COMMISSION = "{month}佣金：{orders}单，销售额{gmv}元，佣金比例{rate}，佣金{commission}元{adjust}"
-COMMISSION_ADJUST = "（其中缺货退款{amount}元）"
+# The refund is already taken off the sales, before the commission is worked out.
+COMMISSION = "{month}佣金：{orders}单，销售额{gmv}元{adjust}，按{rate}算，佣金{commission}元"
+COMMISSION_ADJUST = "（已扣缺货退款{amount}元）"
 BOUND = "已绑定“{group}”"
 PLATFORM_HEADER = "【{title}】平台汇总：共{orders}单，{amount}元"
 PLATFORM_GROUP_LINE = "{group}：{orders}单，{amount}元"

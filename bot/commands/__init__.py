@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 import bot.commands.admin  # noqa: F401  (registers the admin commands)
 import bot.commands.leader  # noqa: F401  (registers the leader commands)
+import bot.commands.member  # noqa: F401  (registers the member commands)
 from bot import texts
 from bot.commands.grammar import parse_command
 from bot.commands.registry import REGISTRY, Call, CommandSpec, specs

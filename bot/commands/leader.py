@@ -9,10 +9,17 @@ from bot import broadcasts, texts
 from bot.commands.registry import Call, command, specs
 from bot.events import OutgoingText
 from bot.handlers.common import items_text, money
+from bot.handlers.member_query import member_help
 from parsers import ChainParser, ProductMatcher
 from storage.corrections import apply_shortage, mark_picked_up
 from storage.formatting import plain_number
-from storage.lookup import bind_group, catalog_of, current_campaign, find_campaign
+from storage.lookup import (
+    bind_group,
+    catalog_of,
+    current_campaign,
+    find_campaign,
+    running_campaigns,
+)
 from storage.models import Campaign, Chain, EntryRow, EventKind, Group
 from storage.orders import cancel_entry, update_entry
 from storage.reports import (
@@ -29,9 +36,12 @@ from storage.reports import (
 @command("帮助", role="member", usage="帮助", help="看能用的指令", aliases=("help", "菜单", "?"))
 def help_command(call: Call) -> str:
     allowed = {"member"} | ({"leader"} if call.leader else set()) | ({"admin"} if call.is_admin else set())
-    lines = [texts.HELP_HEADER]
-    lines += [texts.HELP_LINE.format(usage=s.usage, help=s.help) for s in specs() if s.role in allowed]
-    return "\n".join(lines)
+    commands = [texts.HELP_LINE.format(usage=s.usage, help=s.help) for s in specs() if s.role in allowed]
+    if call.leader or call.is_admin:
+        return "\n".join([texts.HELP_HEADER, *commands])
+    running = running_campaigns(call.session, call.at)
+    campaign = running[0] if len(running) == 1 else None  # which group a member means is not known here
+    return "\n".join([member_help(call.session, campaign, call.at, call.ctx.tz), texts.MEMBER_HELP_PRIVATE, *commands])
 
 
 def _campaign(call: Call) -> Campaign | None:
