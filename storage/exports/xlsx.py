@@ -8,40 +8,35 @@ Generic over a column list and rows of typed values, like the CSV layer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from typing import BinaryIO
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.cell.cell import ERROR_CODES, ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from storage.exports.cells import PROGRESS_EVERY, Labels, Progress, header_row
 
 CREATOR = "jielong"  # in the file's properties: how a later export knows it may replace the file
-DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
-DATE_FORMAT = "yyyy-mm-dd"
-TEXT_FORMAT = "@"
 MIN_WIDTH, MAX_WIDTH = 10, 40
+MAX_SHEET_ROWS = 1_048_575  # a sheet's rows, less the header
 
 
 def write_xlsx(out: BinaryIO, sheet: str, columns: Sequence[str], rows: Iterable[Sequence],
-               labels: Labels = None, progress: Progress = None) -> int:
-    """One sheet: a bold, frozen header row, then the rows. Times must be local (naive or
-    aware: the zone is dropped, as a spreadsheet has none)."""
+               labels: Labels = None, progress: Progress = None, sheet_rows: int = MAX_SHEET_ROWS) -> int:
+    """Sheets of a bold, frozen header row and up to `sheet_rows` rows each (a spreadsheet
+    holds 1,048,576 rows a sheet: more go on "orders 2", "orders 3" …). Times must be local
+    (naive or aware: the zone is dropped, as a spreadsheet has none)."""
     book = Workbook(write_only=True)
     book.properties.creator = CREATOR
-    ws = book.create_sheet(sheet)
     headers = header_row(columns, labels)
-    ws.freeze_panes = "A2"
-    # Write-only sheets take their widths before the first row: guessed from the headers.
-    for i, text in enumerate(headers, start=1):
-        ws.column_dimensions[get_column_letter(i)].width = min(MAX_WIDTH, max(MIN_WIDTH, _width(text) + 2))
-    ws.append([_header_cell(ws, text) for text in headers])
+    ws = _new_sheet(book, sheet, headers)
     count = 0
     for count, row in enumerate(rows, start=1):
+        if count > 1 and (count - 1) % sheet_rows == 0:
+            ws = _new_sheet(book, f"{sheet} {(count - 1) // sheet_rows + 1}", headers)
         ws.append([_cell(ws, value) for value in row])
         if progress and count % PROGRESS_EVERY == 0:
             progress(count)
@@ -49,6 +44,16 @@ def write_xlsx(out: BinaryIO, sheet: str, columns: Sequence[str], rows: Iterable
         progress(count)
     book.save(out)
     return count
+
+
+def _new_sheet(book: Workbook, title: str, headers: list[str]):
+    ws = book.create_sheet(title)
+    ws.freeze_panes = "A2"
+    # Write-only sheets take their widths before the first row: guessed from the headers.
+    for i, text in enumerate(headers, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = min(MAX_WIDTH, max(MIN_WIDTH, _width(text) + 2))
+    ws.append([_header_cell(ws, text) for text in headers])
+    return ws
 
 
 def _header_cell(ws, text: str) -> WriteOnlyCell:
@@ -59,20 +64,21 @@ def _header_cell(ws, text: str) -> WriteOnlyCell:
 
 
 def _cell(ws, value):
-    if value is None or isinstance(value, bool | int | float | Decimal):
+    """A plain value where openpyxl types it right by itself (numbers, dates and date-times get
+    its date formats); a cell object only for text it would take for a formula, or that holds
+    characters an xlsx cannot. Most cells are plain: a cell object costs several times more."""
+    if isinstance(value, str):
+        if value[:1] == "=" or value in ERROR_CODES or _ILLEGAL(value):
+            cell = WriteOnlyCell(ws, value=_clean(value))
+            cell.data_type = "s"  # text, even "=1+1" or "#N/A" (openpyxl would make a formula or an error)
+            return cell
         return value
     if isinstance(value, datetime):
-        cell = WriteOnlyCell(ws, value=value.replace(tzinfo=None))
-        cell.number_format = DATETIME_FORMAT
-        return cell
-    if isinstance(value, date):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.number_format = DATE_FORMAT
-        return cell
-    cell = WriteOnlyCell(ws, value=_clean(str(value)))
-    cell.data_type = "s"  # text, even when it starts with "=" (openpyxl would make it a formula)
-    cell.number_format = TEXT_FORMAT
-    return cell
+        return value.replace(tzinfo=None)
+    return value
+
+
+_ILLEGAL = ILLEGAL_CHARACTERS_RE.search
 
 
 def _clean(text: str) -> str:

@@ -102,15 +102,22 @@ def test_leading_zeros_and_odd_characters_survive_in_xlsx(sessions):
     load(sessions)
     feed = Feed(sessions)
     feed.chain("wxid_wang", [line(1, "王\x1b[31m姐\x07", ("XG01", 2), address="0502")], at(10))
+    feed.chain("wxid_na", [line(1, "王\x1b[31m姐\x07", ("XG01", 2), address="0502"),
+                           line(2, "#N/A", ("XG01", 1), address="=1+1")], at(11))
     with sessions.begin() as session:  # the sku a supplier numbers with leading zeros
         session.execute(update(ProductRow).where(ProductRow.sku == "XG01").values(sku="0012"))
         session.execute(update(OrderItem).where(OrderItem.sku == "XG01").values(sku="0012"))
     sheet = xlsx_sheet(sessions, "orders")
     header = [c.value for c in sheet[1]]
     row = {name: cell for name, cell in zip(header, sheet[2], strict=True)}
-    assert (row["sku"].value, row["sku"].data_type, row["sku"].number_format) == ("0012", "s", "@")
+    assert (row["sku"].value, row["sku"].data_type) == ("0012", "s")
     assert row["address"].value == "0502"
     assert row["member"].value == "王\ufffd[31m姐\ufffd"  # control characters an xlsx cannot hold
+    na = {name: cell for name, cell in zip(header, sheet[3], strict=True)}
+    assert (na["member"].value, na["member"].data_type) == ("#N/A", "s")
+    assert (na["address"].value, na["address"].data_type) == ("=1+1", "s")
+    assert as_csv(sheet) == csv_rows(sessions, "orders")[:1] + [
+        [c.replace("\x1b", "\ufffd").replace("\x07", "\ufffd") for c in row] for row in csv_rows(sessions, "orders")[1:]]
     procurement = xlsx_sheet(sessions, "procurement")
     assert procurement["B2"].value == "0012" and procurement["B2"].data_type == "s"
 
@@ -211,3 +218,14 @@ def test_statement_periods_are_dates(db):  # noqa: F811
     assert rows and all(isinstance(r[2], date) and isinstance(r[3], date) for r in rows)
     assert {r[2] for r in rows} == {date(2026, 11, 1)}
     assert GROUP  # the fixture's group is the one the rows come from
+
+
+def test_rows_beyond_a_sheet_go_on_the_next_sheet():
+    from storage.exports.xlsx import write_xlsx
+
+    out = io.BytesIO()
+    count = write_xlsx(out, "orders", ["n", "text"], ((i, f"r{i}") for i in range(7)), sheet_rows=3)
+    book = openpyxl.load_workbook(io.BytesIO(out.getvalue()))
+    assert count == 7 and book.sheetnames == ["orders", "orders 2", "orders 3"]
+    assert [[c.value for c in row] for row in book["orders 3"].iter_rows()] == [["n", "text"], [6, "r6"]]
+    assert [c.value for c in book["orders 2"]["A"]] == ["n", 3, 4, 5]
