@@ -91,7 +91,7 @@ def rebuild_command(db_url: str | None) -> None:
 
 
 @main.command("console")
-@DB_OPTION
+@click.option("--db", "db_url", help="Work on this database (what you type is stored in it); default: a throw-away one.")
 @click.option("--setup", "setup_file", type=click.Path(dir_okay=False),
               help="Try this set-up in a throw-away database (default: the example set-up).")
 @click.option("--at", "start", help="Start the clock here, e.g. 2026-11-25T09:00 (default: now if a campaign is "

@@ -88,10 +88,12 @@ class Console:
                  name: str | None = None):
         self.app, self.clock, self.stdout = app, clock, stdout
         self.names = NameBook(app.ctx.sessions)
-        self.user, self.chat = user, group if group is not None else self._first_group()
+        self.user, self.chat = user, self._first_group()
         self.name = name or self.names.name(user)
         self._last_group_send: datetime | None = None
         self.echo = False
+        if group is not None:
+            self._enter_group(group)
         self._shown_clock: datetime | None = None
 
     # --- the loop -------------------------------------------------------------------------

@@ -212,3 +212,9 @@ class _Bare:
 
     def write(self, line: str) -> None:
         pass
+
+
+def test_starting_in_an_unknown_group_says_so_and_stays_in_the_first(app, clock) -> None:
+    clock.set(at(25, 10))
+    shown = console(app, clock, ["/quit"], group="阳光小区")
+    assert shown.startswith("没有叫“阳光小区”的群") and f"wxid_x@{GROUP} 2026-11-25 10:00> /quit" in shown
