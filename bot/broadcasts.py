@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot import summaries, texts
 from bot.context import AppContext
 from bot.events import OutgoingText
-from bot.handlers.common import clock_text, items_text, money
+from bot.handlers.common import clock_text, duration_text, items_text, money
 from bot.outbox import Outbox
 from storage import schedule
 from storage.corrections import close_campaign
@@ -87,7 +87,8 @@ def build_post(ctx: AppContext, session: Session, campaign: Campaign, group: Gro
         return campaign_post(session, campaign, tz)
     if kind == "reminder":
         orders = member_count(session, campaign.id, [group.id])
-        return texts.REMINDER.format(deadline=clock_text(campaign.deadline, tz)[-5:], orders=orders)
+        return texts.REMINDER.format(lead=duration_text(ctx.settings.reminder_before_deadline),
+                                     deadline=clock_text(campaign.deadline, tz)[-5:], orders=orders)
     if kind == "close":
         return final_list(session, campaign, group, tz)
     if kind == "pickup":

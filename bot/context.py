@@ -13,9 +13,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.settings import stored_settings
+
 
 @dataclass
 class Settings:
+    """The defaults are those of `storage.settings` (a test keeps them equal); the set-up file's
+    [settings] table overrides them, read by `load_settings`."""
+
     timezone: str = "Asia/Shanghai"
     group_min_interval: timedelta = timedelta(seconds=30)  # at most one message per 30 s
     group_max_per_hour: int = 20
@@ -30,12 +35,19 @@ class Settings:
     digest_interval: timedelta = timedelta(hours=2)  # at most one chain digest per group
     evening_summary_at: str = "21:30"
     reminder_before_deadline: timedelta = timedelta(hours=1)
+    send_failure_alert_limit: int = 5  # failed attempts of one message before admins are told
     bot_id: str = "jielong-bot"  # the bot's own user id: its messages are dropped
     # A message whose transaction hits a transient database error (lost connection, lock past
     # the busy timeout, full disk) is tried again after each of these pauses, then set aside
     # (pending) for the next pass; after `max_attempts` such passes it is marked failed.
     retry_delays: tuple[float, ...] = (0.05, 0.25, 1.0, 3.0)
     max_attempts: int = 5
+
+
+def load_settings(session: Session, **overrides) -> Settings:
+    """The settings every command runs with (the live bot, the console, replay, the
+    scheduler's jobs): the loaded set-up's, then what the command line overrides."""
+    return Settings(**(stored_settings(session) | overrides))
 
 
 @dataclass

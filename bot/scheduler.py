@@ -23,10 +23,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot import broadcasts
-from bot.context import AppContext, Settings
+from bot.context import AppContext, Settings, load_settings
 from bot.outbox import Outbox
 from storage.db import open_db
-from storage.lookup import platform
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 10
@@ -53,7 +52,7 @@ def tick(ctx: AppContext, outbox: Outbox, now: datetime | None = None) -> broadc
 def _context(db_url: str | None) -> AppContext:
     sessions = open_db(db_url)
     with sessions() as session:
-        settings = Settings(timezone=platform(session).timezone)
+        settings = load_settings(session)
     return AppContext(sessions, lambda: datetime.now(ZoneInfo(settings.timezone)), settings)
 
 

@@ -11,14 +11,14 @@ UNMATCHED = "没认出“{text}”，{reason}。本团有：{products}"
 UNMATCHED_NO_REASON = "没认出“{text}”。本团有：{products}"
 LATE = "已过截单时间（{deadline}），“{text}”先记下了，这一团不算，问问团长能不能加哦"
 WAITLIST = "{product}已经订满了，“{text}”先排在候补，有人取消会自动补上"
-REVIEW = "改的是别人的那一行，没有生效，已经转给团长看了：{text}"
+REVIEW = "你改的是别人的那一行，先没有改，已转给团长确认：{text}"
 FREE_ORDER = "收到：{items}。记得也写进接龙里，团长确认后才算数哦"
 DIGEST = "接龙已有{orders}单：{totals}"
 MY_ORDER = "你在“{title}”订了：{items}，共{amount}元{picked}"
 MY_ORDER_NONE = "这一团还没看到你的订单哦"
 MY_ORDER_PICKED = "（已取）"
 PAID_NOTE = "（已付）"
-NO_CAMPAIGN = "现在没有在进行的团"
+NO_CAMPAIGN = "现在没有正在进行的团购"
 NO_CAMPAIGN_YET = "（还没有开团）"
 THIS_PRODUCT = "这个"
 PROMOTED = "{product}有人取消了，你候补的“{text}”已经补上啦"
@@ -43,6 +43,16 @@ FLAG_REASONS = {
 }
 FLAG_REASON_DEFAULT = "要问一下"
 GREETING = "大家好，我是团购小助手，帮团长统计接龙。下单照常接龙就行～"
+# A member's 帮助 (in the group, and in private): what a member can do.
+MEMBER_HELP_CAMPAIGN = "这一团是“{title}”，{deadline}截单，有：{products}"
+MEMBER_HELP_LINES = (
+    "下单：复制群里最新的接龙，在最后加一行，比如“{example}”，再发回群里",
+    "改单：改好自己那一行再发一次；不要了就在那一行后面写“取消”",
+    "查单：发“我的订单”，群里私聊都行",
+    "其他问题请找团长",
+)
+MEMBER_HELP_EXAMPLE = "{seq}. 3栋502 王姐 {product}"
+MEMBER_HELP_PRIVATE = "私聊我可以发："
 
 # --- leader and admin commands ----------------------------------------------------------
 
@@ -89,8 +99,9 @@ SHORTAGE_DONE = "{product}缺{qty}{unit}，已从最后下单的扣：{cuts}"
 SHORTAGE_NONE = "{product}没有可扣的订单"
 SHORTAGE_NOTICE = "{product}到货不够，你的{qty}{unit}这次没货了，退{refund}元，抱歉～"
 PRODUCT_NOT_FOUND = "本团没有“{name}”"
-COMMISSION = "{month}佣金：{orders}单，销售额{gmv}元，佣金比例{rate}，佣金{commission}元{adjust}"
-COMMISSION_ADJUST = "（其中缺货退款{amount}元）"
+# The refund is already taken off the sales, before the commission is worked out.
+COMMISSION = "{month}佣金：{orders}单，销售额{gmv}元{adjust}，按{rate}算，佣金{commission}元"
+COMMISSION_ADJUST = "（已扣缺货退款{amount}元）"
 BOUND = "已绑定“{group}”"
 CHAIN_HELD = ("“{group}”里的接龙“{title}”，看不出是{campaigns}里哪个团的，先没统计。"
               "回我“归团 团名”就按那个团算，比如：归团 {example}")
@@ -134,7 +145,9 @@ POST_HEADER = "#接龙\n{title}"
 POST_PRODUCT = "{name} {price}元/{unit}"
 POST_FOOTER = "{deadline}截单，{pickup}在{place}自提\n下单链接：{link}\n\n例 3栋502 王姐 {example}\n\n1. "
 POST_FOOTER_NO_LINK = "{deadline}截单，{pickup}在{place}自提\n\n例 3栋502 王姐 {example}\n\n1. "
-REMINDER = "还有1小时截单（{deadline}），要的抓紧接龙哦～目前{orders}单"
+REMINDER = "还有{lead}截单（{deadline}），要的抓紧接龙哦～目前{orders}单"
+# A span of time as a leader says it: 1小时、30分钟、1小时30分钟、1天.
+DURATION_UNITS = (("天", 86400), ("小时", 3600), ("分钟", 60), ("秒", 1))
 CLOSE_HEADER = "【{title}】已截单，感谢大家！最终名单："
 CLOSE_LINE = "{seq}. {member}：{items}"
 CLOSE_FOOTER = "共{orders}单。{pickup}在{place}自提"
@@ -168,17 +181,6 @@ PICTURE_EMPTY = "今天没有订单"
 PICTURE_AMOUNT = "{amount}元"
 PICTURE_PRODUCT_AMOUNT = "{qty}{unit}，{amount}元"
 
-# --- exports (jielong export --zh) -------------------------------------------------------
-
-EXPORT_HEADERS_ZH = {
-    "campaign": "活动", "group": "群", "leader": "团长", "member_id": "团员ID", "member": "团员", "address": "地址",
-    "entry_seq": "接龙序号", "sku": "商品编码", "product": "商品", "qty": "数量", "unit": "单位",
-    "unit_price": "单价", "amount": "金额", "status": "状态", "note": "备注", "first_seen": "下单时间",
-    "last_changed": "最后修改", "order_no": "订单号", "commission_rate": "佣金比例", "paid": "已付",
-    "items": "商品明细", "picked_up": "已取", "groups": "群数", "leader_id": "团长ID", "from": "起",
-    "to": "止", "orders": "单数", "gross": "销售额", "adjustments": "退款及缺货调整", "net": "实际销售额",
-    "commission": "佣金", "payable": "应付团长", "total": "合计",
-}
 
 # --- operator alerts (private, to the platform admins) ----------------------------------
 
@@ -197,4 +199,42 @@ OUTBOX_KIND_NAMES = {
     "post-open": "开团帖", "post-reminder": "截单提醒", "post-close": "截单名单", "post-pickup": "到货通知",
     "summary": "晚间小结", "command": "指令回复", "problem": "提醒", "digest": "接龙进度", "greeting": "进群问候",
     "reply": "回复", "alert": "提醒",
+}
+
+# --- transcripts and the console (what `jielong replay`, `console` and `demo` print) ----------
+
+TRANSCRIPT_PRIVATE = "私聊 {name}"
+CONSOLE_PRIVATE = "私聊"
+CONSOLE_HELP = ("一行就是一条消息。多行的接龙：/paste 之后粘贴，单独一行 . 结束（终端支持时也可直接粘贴）。\n"
+                "/as 微信号 [名字] 换人 · /who 有谁 · /group 群名 进群 · /private 私聊机器人 · "
+                "/time +2h 或 /time 21:30 让时间往后走 · /quit 退出")
+CONSOLE_CLOCK = "⏰ {time}"
+CONSOLE_START = "沙盒时间 {time}，/time 让时间往后走"
+CONSOLE_BOT = "  🤖 [{where}] {text}"
+CONSOLE_PICTURE = "  🖼 图片：{path}"
+CONSOLE_NOT_SENT = "  （没发出：{reason}）"
+CONSOLE_HELD = "  ⏳ 群消息排队中，{seconds}秒后发出（/time +{seconds}s）"
+CONSOLE_HELD_LATER = "  ⏳ 群消息排队中，稍后发出（这个群一小时内已发了不少）"
+CONSOLE_BACKWARDS = "时间只能往后走（现在是 {time}）"
+CONSOLE_BAD_TIME = "没看懂这个时间：{text}。例：/time +2h、/time +30s、/time 21:30、/time 2026-11-26T16:00"
+CONSOLE_PASTE = "粘贴消息，单独一行 . 结束"
+CONSOLE_WHO_LEADER = "团长 {name}（{id}）：{groups}"
+CONSOLE_WHO_ADMIN = "平台管理员 {name}（{id}）"
+CONSOLE_WHO_MEMBERS = "{group}的团员：{names}"
+CONSOLE_WHO_NOBODY = "{group}还没有团员说过话"
+CONSOLE_WHO_PERSON = "{name}（{id}）"
+CONSOLE_WHO_HINT = "用 /as 微信号 换成其中一位"
+CONSOLE_UNKNOWN_GROUP = "没有叫“{name}”的群，有：{groups}"
+
+
+# --- exports (--headers zh): a column's Chinese header; a column without one keeps its name ---------
+
+EXPORT_HEADERS = {
+    "campaign": "活动", "group": "群", "leader": "团长", "leader_id": "团长微信号", "member_id": "团员微信号",
+    "member": "团员", "address": "地址", "entry_seq": "接龙序号", "sku": "商品编码", "product": "商品",
+    "qty": "数量", "unit": "单位", "unit_price": "单价", "amount": "金额", "status": "状态", "note": "备注",
+    "first_seen": "下单时间", "last_changed": "最后修改", "items": "商品明细", "picked_up": "已取货",
+    "groups": "群数", "from": "起", "to": "止", "orders": "订单数", "gross": "销售额", "adjustments": "退款及缺货调整",
+    "net": "实际销售额", "commission_rate": "佣金比例", "commission": "佣金", "payable": "应付佣金",
+    "order_no": "订单号", "paid": "已付", "total": "合计",
 }

@@ -1,4 +1,4 @@
-"""Benchmarks for storage: CSV exports over a million order items, and the cost of merging a
+"""Benchmarks for storage: CSV and xlsx exports over a million order items, and the cost of merging a
 1000-member chain (message k holds k lines) at storage level. Prints figures.
 
     .venv/bin/python scripts/bench_exports.py [--db URL] [--items 1000000] [--members 1000]
@@ -113,6 +113,15 @@ def bench_exports(url: str, n_items: int) -> None:
         if kind == "statements":
             verdict = "  OK (< 5 s)" if took < 5 else "  TOO SLOW"
         print(f"export {label:<28} {rows:>9,} rows  {took:6.2f} s{verdict}")
+    # xlsx: typed cells through openpyxl's write-only mode, some thousands of rows a second
+    # (a spreadsheet's size: a leader's orders, statements; a million rows is CSV's job).
+    for kind, flt in (("orders", ExportFilter(leader="L3")), ("statements", ExportFilter())):
+        with sessions() as session, open(os.devnull, "wb") as out:
+            t0 = time.perf_counter()
+            rows = export(session, kind, out, flt, TZ, fmt="xlsx")
+            took = time.perf_counter() - t0
+        label = kind + (f" --leader {flt.leader}" if flt.leader else "") + " --format xlsx"
+        print(f"export {label:<28} {rows:>9,} rows  {took:6.2f} s  ({rows / took:,.0f} rows/s)")
     sessions.kw["bind"].dispose()
 
 

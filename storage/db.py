@@ -13,12 +13,13 @@ import time
 import weakref
 from pathlib import Path
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event, text
+from sqlalchemy import Engine, Insert, Table, create_engine, event, make_url, select, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
 import storage.revision  # noqa: F401  (its flush hook bumps the set-up revision)
+from storage.models import Platform
 
 DEFAULT_URL = "sqlite:///jielong.db"
 _upgraded: set[str] = set()
@@ -31,6 +32,14 @@ def database_url(url: str | None = None) -> str:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     return url
+
+
+def display_url(url: str | None = None) -> str:
+    """The database URL as it may be shown (messages, logs): any password masked."""
+    try:
+        return make_url(database_url(url)).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is shown as given, it holds nothing to hide
+        return database_url(url)
 
 
 def insert_unless_present(dialect: str, table: Table, keys: list[str]) -> Insert:
@@ -265,3 +274,30 @@ def open_db(url: str | None = None) -> sessionmaker[Session]:
             if not in_memory:
                 _upgraded.add(key)
     return sessionmaker(engine, expire_on_commit=False)
+
+
+class DatabaseNotReady(Exception):
+    """A database a command cannot work on as it is: missing, or without a set-up."""
+
+
+def sqlite_file(url: str | None = None) -> Path | None:
+    """The file of a SQLite database URL (None for PostgreSQL or an in-memory database)."""
+    parsed = make_url(database_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
+
+
+def open_existing(url: str | None = None) -> sessionmaker[Session]:
+    """`open_db` for commands that read what a set-up put there (export, replay, rebuild,
+    console, run): a SQLite file that does not exist is not created, and a database without a
+    set-up is refused (forgetting --db must not produce an empty jielong.db and empty exports)."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseNotReady("does not exist")
+    sessions = open_db(url)
+    with sessions() as session:
+        if session.scalar(select(Platform.id).limit(1)) is None:
+            sessions.kw["bind"].dispose()
+            raise DatabaseNotReady("holds no set-up")
+    return sessions

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import and_, bindparam, exists, literal_column, select
+from sqlalchemy import and_, bindparam, exists, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from storage.db import insert_unless_present
@@ -102,3 +102,8 @@ def logged_text(session: Session, platform: str, message_id: str) -> str | None:
 
 _LOGGED_TEXT = select(MessageLog.text).where(MessageLog.platform == bindparam("platform"),
                                              MessageLog.message_id == bindparam("message_id"))
+
+
+def message_count(session: Session) -> int:
+    """How many messages the log holds (what a rebuild will read)."""
+    return session.scalar(select(func.count(MessageLog.id))) or 0

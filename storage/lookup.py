@@ -162,6 +162,10 @@ def running_campaigns(session: Session, at: datetime) -> list[Campaign]:
                                 .order_by(Campaign.deadline, Campaign.id)))
 
 
+def campaigns_opened_by(session: Session, at: datetime) -> list[Campaign]:
+    return list(session.scalars(select(Campaign).where(Campaign.opens <= at).order_by(Campaign.opens, Campaign.id)))
+
+
 def campaigns_with_deadline_after(session: Session, at: datetime) -> list[Campaign]:
     return list(session.scalars(select(Campaign).where(Campaign.deadline >= at).order_by(Campaign.opens, Campaign.id)))
 

@@ -118,6 +118,8 @@ class Platform(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
     commission_rate: Mapped[Decimal] = mapped_column(Numeric(6, 4), default=Decimal("0.10"))
+    # the set-up's [settings] (storage.settings): pacing, digests, summary time, reminders
+    settings: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class Admin(Base):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from bot import logs
+from bot.cli.common import OneLineErrors
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="jielong", prog_name="jielong", message="%(prog)s %(version)s")
 @click.option("-v", "--verbose", is_flag=True, help="Log debug messages to stderr (same as --log-level debug).")
 @click.option("--log-level", type=click.Choice(logs.LEVELS, case_sensitive=False), default="info",

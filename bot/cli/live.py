@@ -16,16 +16,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot import logs
 from bot.app import App
 from bot.cli import main
-from bot.cli.data import DB_OPTION, _db_error, load_setup_file, open_sessions
-from bot.context import AppContext, Settings
+from bot.cli.common import DB_OPTION, load_setup_file, open_setup_db
+from bot.context import AppContext, Settings, load_settings
 from bot.transports import TransportError
 from bot.transports.vendors import VENDOR_NAMES
-from storage.lookup import platform
 
 log = logging.getLogger("jielong.run")
 TRANSPORTS = ("wechaty", "http")
@@ -61,12 +59,9 @@ def run_command(transport: str, listen: str, send_url: str | None, vendor: str, 
 def _make_app(setup_file: str | None, db_url: str | None, bot_id: str | None):
     if setup_file:
         load_setup_file(setup_file, db_url)
-    sessions = open_sessions(db_url)
-    try:
-        with sessions() as session:
-            settings = Settings(timezone=platform(session).timezone)
-    except SQLAlchemyError as exc:
-        raise _db_error(db_url, exc) from None
+    sessions = open_setup_db(db_url)
+    with sessions() as session:
+        settings = load_settings(session)
     if bot_id:
         settings.bot_id = bot_id
     tz = ZoneInfo(settings.timezone)

@@ -6,7 +6,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import main
-from bot.cli.data import DB_OPTION, _db_error
+from bot.cli.common import DB_OPTION, db_error
 from bot.cli.run import make_app
 
 
@@ -20,7 +20,7 @@ def retry_command(db_url: str | None) -> None:
         app, _clock = make_app(db_url)
         result = app.retry()
     except SQLAlchemyError as exc:
-        raise _db_error(db_url, exc) from None
+        raise db_error(db_url, exc) from None
     click.echo(f"{result.applied} applied, {len(result.left)} not applied", err=True)
     for left in result.left:
         where = left.chat_name or left.conversation

@@ -13,7 +13,7 @@ import socket
 import click
 
 from bot.cli import main
-from bot.cli.data import DB_OPTION, open_sessions
+from bot.cli.common import DB_OPTION, open_setup_db
 
 TOKEN_ENV = "JIELONG_WEB_TOKEN"
 log = logging.getLogger("jielong.web")
@@ -43,7 +43,7 @@ def web_command(db_url: str | None, host: str, port: int) -> None:
         raise click.ClickException(f"serving {host} would show every order to anyone who can reach it: "
                                    f"set {TOKEN_ENV} (at least 16 characters), or serve 127.0.0.1")
     listener = _listen(host, port)
-    app = create_app(open_sessions(db_url), token=token)
+    app = create_app(open_setup_db(db_url), token=token)
     bound = listener.getsockname()
     where = f"http://{_url_host(bound[0])}:{bound[1]}/"
     guard = f"login with ${TOKEN_ENV}" if token else "no login: only this machine can connect"

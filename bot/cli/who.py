@@ -9,7 +9,7 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.cli import main
-from bot.cli.data import DB_OPTION, _db_error, open_sessions
+from bot.cli.common import DB_OPTION, db_error, open_setup_db
 from storage.lookup import platform
 from storage.seen import SeenChat, SeenPerson, seen_chats, seen_people
 
@@ -21,7 +21,7 @@ from storage.seen import SeenChat, SeenPerson, seen_chats, seen_people
 def who_command(db_url: str | None, members: bool, as_json: bool) -> None:
     """The groups (room ids), members and leaders the bot has seen, from the message log.
     Put these ids in the set-up file (docs/setup.md) to bind groups and name leaders."""
-    sessions = open_sessions(db_url)
+    sessions = open_setup_db(db_url)
     try:
         with sessions() as session:
             tz = ZoneInfo(platform(session).timezone)
@@ -29,7 +29,7 @@ def who_command(db_url: str | None, members: bool, as_json: bool) -> None:
             private = seen_people(session, private=True)
             people = {chat.chat_id: seen_people(session, chat.chat_id) for chat in chats} if members else {}
     except SQLAlchemyError as exc:
-        raise _db_error(db_url, exc) from None
+        raise db_error(db_url, exc) from None
     if as_json:
         click.echo(json.dumps(_as_json(chats, private, people, tz), ensure_ascii=False, indent=2))
         return

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 import bot.commands.admin  # noqa: F401  (registers the admin commands)
 import bot.commands.leader  # noqa: F401  (registers the leader commands)
+import bot.commands.member  # noqa: F401  (registers the member commands)
 import bot.commands.orders  # noqa: F401  (registers the commands on single orders)
 from bot import texts
 from bot.campaigns import CampaignNames

@@ -11,12 +11,19 @@ from bot.commands.registry import EACH, ONE, Call, command, specs
 from bot.events import OutgoingText
 from bot.handlers.chain import flag_reason
 from bot.handlers.common import clock_text, items_text, money
+from bot.handlers.member_query import member_help
 from bot.rooms import rooms_text
 from parsers import ProductMatcher
 from parsers.quantity import UNITS
 from storage.corrections import apply_shortage
 from storage.formatting import plain_number
-from storage.lookup import campaign_groups, catalog_of, current_campaigns, find_campaign
+from storage.lookup import (
+    campaign_groups,
+    catalog_of,
+    current_campaigns,
+    find_campaign,
+    running_campaigns,
+)
 from storage.models import Campaign, Group
 from storage.reports import (
     FLAGGED,
@@ -33,9 +40,11 @@ from storage.rooms import BindOutcome, bind_room
 @command("帮助", role="member", usage="帮助", help="看能用的指令", aliases=("help", "菜单", "?"))
 def help_command(call: Call) -> str:
     allowed = {"member"} | ({"leader"} if call.leader else set()) | ({"admin"} if call.is_admin else set())
-    lines = [texts.HELP_HEADER]
-    lines += [texts.HELP_LINE.format(usage=s.usage, help=s.help) for s in specs() if s.role in allowed]
-    return "\n".join(lines)
+    commands = [texts.HELP_LINE.format(usage=s.usage, help=s.help) for s in specs() if s.role in allowed]
+    if call.leader or call.is_admin:
+        return "\n".join([texts.HELP_HEADER, *commands])
+    running = running_campaigns(call.session, call.at)  # which group a member means is not known here
+    return "\n".join([member_help(call.session, running, call.at, call.ctx.tz), texts.MEMBER_HELP_PRIVATE, *commands])
 
 
 def campaign_groups_of(call: Call, campaign: Campaign) -> list[Group]:

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 
 from bot import broadcasts, summaries
 from bot.app import App
-from bot.context import AppContext, SettableClock, Settings
+from bot.context import AppContext, SettableClock, load_settings
 from bot.demo.script import EVENTS, FRUIT, GROUP, MEAT
 from bot.events import IncomingMessage, OutgoingText, SendResult
+from bot.transports.names import NameBook
 from bot.transports.pictures import save_image
 from storage.db import open_db
 from storage.exports import KINDS, ExportFilter, export
@@ -24,7 +25,6 @@ from storage.models import Campaign
 from storage.setup import apply_setup, load_setup_text
 
 TZ = ZoneInfo("Asia/Shanghai")
-NAMES = {"wxid_lijie": "李姐", "wxid_admin": "平台小王"}
 
 
 def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> None:
@@ -41,8 +41,12 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(setup))
     clock = SettableClock(datetime(2026, 11, 25, 8, 0, tzinfo=TZ))
-    # A short digest interval would chatter; the demo keeps the defaults a leader would have.
-    app = App(AppContext(sessions, clock, Settings()))
+    with sessions() as session:
+        settings = load_settings(session)  # the example set-up's: the defaults a leader would have
+    app = App(AppContext(sessions, clock, settings))
+    names = NameBook(sessions)
+    for _when, _kind, who, name, _text in EVENTS:
+        names.learn(who, name)  # the script's cast, so a summary to the admin names them before they speak
     echo(f"jielong demo — {GROUP}，数据库 {db_url}\n")
     for n, (when, kind, who, name, text) in enumerate(EVENTS, start=1):
         now = datetime.fromisoformat(when).replace(tzinfo=TZ)
@@ -50,13 +54,14 @@ def run_demo(db_url: str | None, out_dir: Path, echo: Callable[[str], None]) -> 
         _show_event(echo, now, kind, name, text, who)
         if kind in ("group", "private"):
             msg = IncomingMessage("demo", f"demo-{n}", GROUP if kind == "group" else None, who, name, text, now, GROUP if kind == "group" else None)
+            names.saw(msg)
             out = app.feed(msg)
         else:
             out = _scheduled(app, kind, who, text)
-        _show_bot(app, echo, out, out_dir)
+        _show_bot(app, names, echo, out, out_dir)
         # Whatever the rate limit held back goes out a little later, merged.
         clock.set(now + timedelta(minutes=1))
-        _show_bot(app, echo, app.flush(), out_dir)
+        _show_bot(app, names, echo, app.flush(), out_dir)
     _export_all(sessions, out_dir, echo)
     echo(f"\n用时 {time.perf_counter() - started:.1f} 秒")
     if tmp is not None:
@@ -92,9 +97,9 @@ def _show_event(echo, now: datetime, kind: str, name: str, text: str, who: str =
         echo(f"{stamp} ⏰ 定时任务：晚间小结")
 
 
-def _show_bot(app: App, echo, out: list[OutgoingText], out_dir: Path) -> None:
+def _show_bot(app: App, names: NameBook, echo, out: list[OutgoingText], out_dir: Path) -> None:
     for msg in out:
-        where = "群" if msg.is_group else f"私聊 {NAMES.get(msg.to, msg.to)}"
+        where = "群" if msg.is_group else names.where(msg)
         body = msg.text.replace("\n", "\n      ")
         echo(f"   🤖 → {where}: {body}")
         picture = save_image(msg, out_dir, app.ctx.now())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
+from bot import texts
 from bot.context import AppContext
 from bot.events import IncomingMessage, OutgoingText
 from bot.outbox import Outbox
@@ -62,6 +63,16 @@ def money(value) -> str:
 def items_text(items) -> str:
     """[(name, qty, unit)] → "麒麟西瓜×2、阳光玫瑰×1串": the export's wording, chat's separator."""
     return formatting.items_text(items, "、")
+
+
+def duration_text(span: timedelta) -> str:
+    """timedelta(hours=1, minutes=30) → "1小时30分钟"."""
+    seconds, parts = int(span.total_seconds()), []
+    for unit, size in texts.DURATION_UNITS:
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return "".join(parts) or f"0{texts.DURATION_UNITS[-1][0]}"
 
 
 def clock_text(when: datetime, tz) -> str:

@@ -52,7 +52,7 @@ def test_each_post_goes_out_once(app, chat, clock) -> None:
 def test_reminder_and_close(app, ordered, clock) -> None:
     clock.set(at(25, 21))
     assert post(app, "reminder", at(25, 21))
-    assert group_posts(ordered) == [texts.REMINDER.format(deadline="22:00", orders=2)]
+    assert group_posts(ordered) == [texts.REMINDER.format(lead="1小时", deadline="22:00", orders=2)]
     clock.set(at(25, 22))
     assert post(app, "close", at(25, 22))
     [final] = group_posts(ordered)

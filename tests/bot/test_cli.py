@@ -117,17 +117,65 @@ def test_demo_runs_and_writes_the_exports(tmp_path: Path) -> None:
         assert (tmp_path / "out" / f"{kind}.csv").read_text(encoding="utf-8").startswith("\ufeff")
 
 
-def test_console_pastes_a_chain_and_switches_to_private(app, clock) -> None:
-    from bot.transports.console import run_console
-    from tests.conftest import at
+def test_replay_names_people_instead_of_ids(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'n.db'}"
+    run("load", str(write_setup(tmp_path)), "--db", db)
+    result = CliRunner().invoke(main, ["replay", str(write_chat(tmp_path)), "--db", db])
+    assert "[私聊 李姐] 【周三水果团】汇总" in result.stdout
+    assert "wxid_lijie]" not in result.stdout
+    assert "[阳光小区3期团购群] @王姐" in result.stdout
 
-    clock.set(at(25, 10))
-    script = "\n".join([
-        "/as wxid_wang 王姐", "#接龙", "周三水果团", "1. 3栋502 王姐 西瓜2个 鸭蛋1盒", "",
-        "/private", "/as wxid_lijie 李姐", "汇总", "", "/quit",
-    ]) + "\n"
-    out = io.StringIO()
-    run_console(app, io.StringIO(script), out, group="阳光小区3期团购群", user="wxid_x")
-    shown = out.getvalue()
-    assert "@王姐 没认出“鸭蛋1盒”" in shown
-    assert "[私聊 wxid_lijie] 【周三水果团】汇总" in shown
+
+def test_export_xlsx_with_chinese_headers(tmp_path: Path) -> None:
+    import openpyxl
+
+    db = f"sqlite:///{tmp_path / 'x.db'}"
+    run("load", str(write_setup(tmp_path)), "--db", db)
+    run("replay", str(write_chat(tmp_path)), "--db", db)
+    out = tmp_path / "orders.xlsx"
+    result = run("export", "orders", "--db", db, "--out", str(out), "--headers", "zh")
+    assert result.exit_code == 0 and "3 rows" in result.stderr
+    sheet = openpyxl.load_workbook(out)["orders"]
+    header = [c.value for c in sheet[1]]
+    assert header[:5] == ["活动", "群", "团长", "团员微信号", "团员"] and "数量" in header and "下单时间" in header
+    assert sheet.max_row == 4
+    csv_out = tmp_path / "orders.csv"
+    assert run("export", "orders", "--db", db, "--out", str(csv_out), "--format", "csv", "--headers", "zh").exit_code == 0
+    assert csv_out.read_text(encoding="utf-8").startswith("\ufeff活动,群,团长,团员微信号,团员,地址")
+    to_stdout = CliRunner().invoke(main, ["export", "pickup", "--db", db, "--format", "xlsx"])
+    assert to_stdout.exit_code == 0 and to_stdout.stdout_bytes.startswith(b"PK\x03\x04")
+
+
+def test_every_export_header_has_a_chinese_label() -> None:
+    from bot import texts
+    from storage.exports import all_columns
+
+    assert all_columns() <= set(texts.EXPORT_HEADERS)
+    assert len(set(texts.EXPORT_HEADERS.values())) == len(texts.EXPORT_HEADERS)
+
+
+def test_progress_bars_draw_only_on_a_terminal() -> None:
+    from rich.console import Console
+
+    from bot.cli.progress import progress_bar
+
+    screen = io.StringIO()
+    with progress_bar("rebuild", 3000, console=Console(file=screen, force_terminal=True, width=80)) as tick:
+        assert tick is not None
+        tick(1000)
+        tick(3000)
+    assert "rebuild" in screen.getvalue()
+    quiet = io.StringIO()
+    with progress_bar("rebuild", 3000, console=Console(file=quiet, force_terminal=False)) as tick:
+        assert tick is None
+    assert quiet.getvalue() == ""
+
+
+def test_rebuild_and_export_print_no_bar_when_not_on_a_terminal(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'q.db'}"
+    run("load", str(write_setup(tmp_path)), "--db", db)
+    run("replay", str(write_chat(tmp_path)), "--db", db)
+    rebuilt = run("rebuild", "--db", db)
+    assert rebuilt.stderr == "rebuilt from 3 messages\n"
+    exported = run("export", "orders", "--db", db, "--out", str(tmp_path / "o.csv"))
+    assert exported.stderr == "3 rows\n"

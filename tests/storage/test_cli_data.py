@@ -54,7 +54,7 @@ def test_export_to_stdout_with_the_environment_database(monkeypatch, tmp_path, s
 @pytest.mark.parametrize(("args", "message"), [
     (("export", "orders", "--from", "2026-13-01"), "is not a date like 2026-11-01"),
     (("export", "nonsense"), "'nonsense' is not one of 'orders'"),
-    (("export", "orders", "--db", "sqlite:////nonexistent/dir/x.db"), "database sqlite:////nonexistent/dir/x.db:"),
+    (("export", "orders", "--db", "sqlite:////nonexistent/dir/x.db"), "database sqlite:////nonexistent/dir/x.db does not exist"),
     (("db", "upgrade", "--db", "postgresql://postgres@127.0.0.1:1/x"), "database postgresql+psycopg://"),
     (("load", "/nonexistent/setup.toml"), "cannot read /nonexistent/setup.toml"),
 ], ids=["bad-date", "bad-kind", "unopenable-sqlite", "unreachable-postgres", "missing-file"])

@@ -17,13 +17,13 @@ from storage.exports import (
     PROCUREMENT_COLUMNS,
     STATEMENT_COLUMNS,
     ExportFilter,
-    _copied_cells,
     export,
     order_chunks,
     safe_cell,
     write_chunks,
     write_orders_joined,
 )
+from storage.exports.orders import _copied_cells
 from storage.models import Adjustment, OrderItem
 from tests.storage.helpers import GROUP, GROUP2, SETUP, TZ, Feed, at, line, load
 

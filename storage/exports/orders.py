@@ -1,13 +1,14 @@
-"""CSV exports for admins: orders, pickup, procurement, statements.
+"""The orders export: a row per order item, the big one (a million rows within a few seconds).
 
-UTF-8 with a BOM so Excel opens Chinese text correctly; any text cell a spreadsheet would
-run as a formula is prefixed with a quote. Rows stream from the database in chunks, so a
-million order items never sit in memory at once.
+The database formats every cell (numbers, local times) and joins each row into one string,
+on SQLite a whole chunk of rows into one value. Python only turns separators into commas,
+while a second thread reads the next chunk. The invariant the file rests on: a chunk is
+written as raw bytes only when `_plain` proves that no cell needs quoting or could run as a
+formula; every other chunk goes through the csv module and `safe_cell`.
 
-The orders export is the big one (a row per order item): the database formats every cell
-(numbers, local times) and joins each row into one string, on SQLite a whole chunk of rows
-into one value. Python only turns separators into commas, while a second thread reads the
-next chunk. That keeps a million rows within a few seconds.
+Three routes: `write_orders_joined` (SQLite in a zone without daylight saving: printf and
+group_concat; PostgreSQL: COPY), and `order_chunks` (SQLite in a zone with daylight saving,
+where Python converts the times).
 """
 
 from __future__ import annotations
@@ -15,10 +16,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
 from sqlalchemy import (
@@ -34,143 +33,58 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import UnaryExpression
-from sqlalchemy.sql.operators import custom_op
 from sqlalchemy.types import NullType
 
+from storage.exports.cells import (
+    FORMULA_START,
+    TIME_FORMAT,
+    Labels,
+    Progress,
+    header_line,
+    safe_cell,
+    write_chunks,
+)
+from storage.exports.filter import ExportFilter, filtered
 from storage.fast import FastStatement
-from storage.formatting import plain_number
-from storage.models import Campaign, EntryRow, Group, ItemStatus, OrderItem, ProductRow
+from storage.models import EntryRow, Group, OrderItem
 from storage.readahead import read_ahead
-from storage.reports import Statement, member_orders, statement_periods, statements, sum_statements
-
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-KINDS = ("orders", "pickup", "procurement", "statements")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 ORDER_COLUMNS = ["campaign", "group", "leader", "member_id", "member", "address", "entry_seq", "sku",
                  "product", "qty", "unit", "unit_price", "amount", "status", "note", "first_seen",
                  "last_changed", "order_no", "commission_rate", "paid"]
-PICKUP_COLUMNS = ["campaign", "group", "member_id", "member", "address", "items", "amount", "picked_up", "order_no",
-                  "paid"]
-PROCUREMENT_COLUMNS = ["campaign", "sku", "product", "unit", "qty", "amount", "groups"]
-# One row per leader, month and commission rate, each adding up on its own (gross +
-# adjustments = net; net × commission_rate = commission = payable), then a totals row.
-STATEMENT_COLUMNS = ["leader_id", "leader", "from", "to", "orders", "gross", "adjustments", "net",
-                     "commission_rate", "commission", "payable"]
-TOTAL = "total"  # the leader_id cell of the statements' totals row (a header mapping may name it)
 
 
-@dataclass
-class ExportFilter:
-    campaign: str | None = None
-    leader: str | None = None
-    start: datetime | None = None  # first_seen >= start
-    end: datetime | None = None  # first_seen < end
+def write_orders(session: Session, out: TextIO, flt: ExportFilter, tz, labels: Labels = None,
+                 progress: Progress = None) -> int:
+    """The orders export as CSV, by the fastest route this database and zone allow."""
+    if session.get_bind().dialect.name == "postgresql" or _fixed_offset(tz) is not None:
+        return write_orders_joined(session, out, flt, tz, labels=labels, progress=progress)
+    return write_chunks(out, ORDER_COLUMNS, order_chunks(session, flt, tz), labels, progress)
 
 
-def safe_cell(value) -> str:
-    """Text as a spreadsheet will show it, never as a formula it would run."""
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return plain_number(value)
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.strftime(TIME_FORMAT)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+def order_rows(session: Session, flt: ExportFilter, tz, size: int = 5000) -> Iterator[tuple]:
+    """The orders export as typed values (quantities and money as Decimal, times as local
+    datetimes), for the xlsx route; the same rows and order as the CSV."""
+    query = _order_query([
+        OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id,
+        func.coalesce(EntryRow.member, EntryRow.author_name), EntryRow.address, EntryRow.seq, OrderItem.sku,
+        func.coalesce(OrderItem.product_name, OrderItem.text), OrderItem.qty, OrderItem.unit,
+        OrderItem.unit_price, OrderItem.amount, OrderItem.status, EntryRow.note, OrderItem.reason,
+        OrderItem.first_seen, OrderItem.last_changed, EntryRow.order_no, OrderItem.commission_rate, _paid_cell(),
+    ], flt)
+    for row in session.execute(query, execution_options={"yield_per": size}):
+        *cells, note, reason, first_seen, last_changed, order_no, rate, paid = row
+        yield (*cells, "；".join(x for x in (note, reason) if x), _local_time(first_seen, tz),
+               _local_time(last_changed, tz), order_no, rate, paid)
 
 
-# Where a cell of CSV text starts with a formula character (two patterns: each starts with
-# a literal, which the regex engine scans for fast). A hit is only a candidate (it may sit
-# inside a quoted cell); the chunk is then written again cell by cell.
-_FORMULA_CELL = re.compile(r',"?[=+\-@\t\r]')
-_FORMULA_LINE = re.compile(r'\n"?[=+\-@\t\r]')
+def _paid_cell():
+    """"yes" once the member or the leader marked the order paid (已付)."""
+    return case((or_(EntryRow.paid.is_(True), EntryRow.paid_at.is_not(None)), "yes"), else_="no")
 
 
-def _maybe_formula(text: str) -> bool:
-    return bool(_FORMULA_CELL.search(text) or _FORMULA_LINE.search(text) or text[:1] in FORMULA_START
-                or text[1:2] in FORMULA_START)
-
-
-def write_chunks(out: TextIO, columns: Sequence[str], chunks: Iterable[Sequence[Sequence]]) -> int:
-    """Rows in chunks, written by the csv module in one call per chunk; a chunk that might
-    hold a formula-like cell is written again through `safe_cell`. Values must be text,
-    numbers or None (no Decimal or datetime: those go through `write_csv`)."""
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    count = 0
-    for chunk in chunks:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\r\n").writerows(chunk)
-        text = buffer.getvalue()
-        if _maybe_formula(text):
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\r\n").writerows([safe_cell(v) for v in row] for row in chunk)
-            text = buffer.getvalue()
-        out.write(text)
-        count += len(chunk)
-    return count
-
-
-def write_csv(out: TextIO, columns: Sequence[str], rows: Iterable[Iterable]) -> int:
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    count = 0
-    for row in rows:
-        writer.writerow([safe_cell(v) for v in row])
-        count += 1
-    return count
-
-
-def export(session: Session, kind: str, out: TextIO, flt: ExportFilter, tz,
-           headers: Mapping[str, str] | None = None) -> int:
-    """Write one export as CSV. `headers`: column name → the header to print (e.g. Chinese);
-    a column it does not name keeps its name."""
-    if kind not in KINDS:
-        raise ValueError(f"unknown export {kind!r}; one of {', '.join(KINDS)}")
-    headers = headers or {}
-    if kind == "orders":
-        columns = _headed(ORDER_COLUMNS, headers)
-        if session.get_bind().dialect.name == "postgresql" or _fixed_offset(tz) is not None:
-            return write_orders_joined(session, out, flt, tz, columns=columns)
-        return write_chunks(out, columns, order_chunks(session, flt, tz))
-    columns, rows = {
-        "pickup": (PICKUP_COLUMNS, lambda: pickup_rows(session, flt)),
-        "procurement": (PROCUREMENT_COLUMNS, lambda: procurement_rows(session, flt)),
-        "statements": (STATEMENT_COLUMNS, lambda: statement_rows(session, flt, tz, headers.get(TOTAL, TOTAL))),
-    }[kind]
-    return write_csv(out, _headed(columns, headers), rows())
-
-
-def _headed(columns: list[str], headers: Mapping[str, str]) -> list[str]:
-    return [headers.get(column, column) for column in columns]
-
-
-def _filtered(query, flt: ExportFilter, indexed: bool = True):
-    column = (lambda c: c) if indexed else _unindexed
-    if flt.campaign:
-        query = query.where(column(OrderItem.campaign_id) == flt.campaign)
-    if flt.leader:
-        query = query.where(column(OrderItem.leader_id) == flt.leader)
-    if flt.start:
-        query = query.where(column(OrderItem.first_seen) >= flt.start)
-    if flt.end:
-        query = query.where(column(OrderItem.first_seen) < flt.end)
-    return query
-
-
-def _unindexed(column):
-    """`+column`, the same value, but SQLite no longer answers the condition from an index:
-    a chunk of rows in id order is then read along the table, not sorted out of every
-    matching index entry again for each chunk."""
-    return UnaryExpression(column, operator=custom_op("+"), type_=column.type)
+def _local_time(value: datetime, tz) -> datetime:
+    return value.astimezone(tz).replace(tzinfo=None)
 
 
 def order_chunks(session: Session, flt: ExportFilter, tz, size: int = 5000) -> Iterator[Sequence[Sequence]]:
@@ -203,7 +117,6 @@ def _order_cells(dialect: str, offset: int | None) -> list:
     """The cells of an orders row (ORDER_COLUMNS) as SQL expressions (numbers and times formatted)."""
     note = func.coalesce(EntryRow.note, "")
     reason = func.coalesce(OrderItem.reason, "")
-    paid = case((or_(EntryRow.paid.is_(True), EntryRow.paid_at.is_not(None)), "yes"), else_="no")
     return [
         OrderItem.campaign_id, Group.name, OrderItem.leader_id, OrderItem.member_id,
         func.coalesce(EntryRow.member, EntryRow.author_name), EntryRow.address, EntryRow.seq, OrderItem.sku,
@@ -211,12 +124,12 @@ def _order_cells(dialect: str, offset: int | None) -> list:
         OrderItem.unit, _number_cell(OrderItem.unit_price, dialect), _number_cell(OrderItem.amount, dialect),
         OrderItem.status, case((note == "", reason), (reason == "", note), else_=note + "；" + reason),
         _time_cell(OrderItem.first_seen, dialect, offset), _time_cell(OrderItem.last_changed, dialect, offset),
-        EntryRow.order_no, _number_cell(OrderItem.commission_rate, dialect), paid,
+        EntryRow.order_no, _number_cell(OrderItem.commission_rate, dialect), _paid_cell(),
     ]
 
 
 def _order_query(cells: list, flt: ExportFilter, indexed: bool = True):
-    return _filtered(
+    return filtered(
         select(*cells)
         .join(EntryRow, EntryRow.id == OrderItem.entry_id)
         .join(Group, Group.id == OrderItem.group_id)
@@ -243,7 +156,7 @@ _Chunk = tuple[int, bytes | list[str | Sequence]]
 
 
 def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, size: int = 5000,
-                        columns: Sequence[str] = ORDER_COLUMNS) -> int:
+                        labels: Labels = None, progress: Progress = None) -> int:
     """The orders export, each row joined by the database (SQLite with a zone without
     daylight saving, or PostgreSQL). The next chunk is read on a second thread while this
     one is written."""
@@ -252,7 +165,7 @@ def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, si
         chunks = _postgres_chunks(connection, flt, tz, size)
     else:
         chunks = _sqlite_chunks(connection, flt, _fixed_offset(tz), size)
-    header = "\ufeff" + ",".join(columns) + "\r\n"
+    header = header_line(ORDER_COLUMNS, labels)
     # Checks and replacements run on UTF-8 bytes (an ASCII byte never occurs inside a
     # multi-byte character), where searching is memchr-fast; a UTF-8 file gets them as is.
     raw = _utf8_buffer(out)
@@ -272,6 +185,8 @@ def write_orders_joined(session: Session, out: TextIO, flt: ExportFilter, tz, si
         else:
             raw.write(data)
         count += rows
+        if progress:
+            progress(count)
     return count
 
 
@@ -283,7 +198,7 @@ def _sqlite_chunks(connection, flt: ExportFilter, offset: int, size: int) -> Ite
     # database however long it takes.
     if not connection.connection.driver_connection.in_transaction:
         connection.exec_driver_sql("BEGIN")
-    first, last = connection.execute(_filtered(select(func.min(OrderItem.id), func.max(OrderItem.id)), flt)).one()
+    first, last = connection.execute(filtered(select(func.min(OrderItem.id), func.max(OrderItem.id)), flt)).one()
     if first is None:
         return
     cells = _order_cells("sqlite", offset)
@@ -445,68 +360,3 @@ def _local(value, tz) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(tz).strftime(TIME_FORMAT)
-
-
-def pickup_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
-    for campaign_id in _campaign_ids(session, flt):
-        groups = {g.id: g.name for g in session.scalars(select(Group))}
-        group_ids = [g.id for g in session.scalars(select(Group).where(Group.leader_id == flt.leader))] if flt.leader else None
-        for row in member_orders(session, campaign_id, group_ids):
-            yield (campaign_id, groups.get(row.group_id, ""), row.member_id, row.member, row.address,
-                   row.items_text, row.amount, row.picked_up, "、".join(map(str, row.numbers)), row.paid)
-
-
-def procurement_rows(session: Session, flt: ExportFilter) -> Iterator[tuple]:
-    query = _filtered(
-        select(OrderItem.campaign_id, OrderItem.sku, func.sum(OrderItem.qty), func.sum(OrderItem.amount),
-               func.count(func.distinct(OrderItem.group_id)))
-        .where(OrderItem.status == ItemStatus.OK, OrderItem.sku.is_not(None))
-        .group_by(OrderItem.campaign_id, OrderItem.sku)
-        .order_by(OrderItem.campaign_id, OrderItem.sku),
-        flt,
-    )
-    products = {(p.campaign_id, p.sku): p for p in session.scalars(select(ProductRow))}
-    for campaign, sku, qty, amount, groups in session.execute(query):
-        product = products.get((campaign, sku))
-        yield (campaign, sku, product.name if product else sku, product.unit if product else "",
-               Decimal(qty), Decimal(amount), groups)
-
-
-def statement_rows(session: Session, flt: ExportFilter, tz, total: str = TOTAL) -> Iterator[tuple]:
-    """One row per leader, calendar month and commission rate (month-end reconciliation),
-    within --from/--to; without them, every month from the first order or adjustment to the
-    last. Then a totals row (its leader_id cell says `total`). Plain values, one per column."""
-    rows = [s for start, end in statement_periods(session, tz, flt.start, flt.end, flt.leader)
-            for s in statements(session, start, end, leader_id=flt.leader, campaign_id=flt.campaign)]
-    for s in rows:
-        yield _statement_cells(s, s.leader_id, s.leader, tz)
-    if rows:
-        summed = sum_statements(rows, total, "", rows[0].start, max(s.end for s in rows))
-        summed.commission_rate = None  # a total has no single rate
-        yield _statement_cells(summed, total, "", tz)
-
-
-def _statement_cells(s: Statement, leader_id: str, leader: str, tz) -> tuple:
-    return (leader_id, leader, _day_text(s.start, tz), _last_day_text(s.end, tz), s.orders, s.gross, s.adjustments,
-            s.net, s.commission_rate, s.commission, s.payable)
-
-
-def _day_text(moment: datetime, tz) -> str:
-    return moment.astimezone(tz).date().isoformat()
-
-
-def _last_day_text(end: datetime, tz) -> str:
-    """The last day a period [start, end) covers, as people write a range: to 11-30, not 12-01."""
-    return (end.astimezone(tz) - timedelta(microseconds=1)).date().isoformat()
-
-
-def _campaign_ids(session: Session, flt: ExportFilter) -> list[str]:
-    if flt.campaign:
-        return [flt.campaign]
-    query = select(Campaign.id).order_by(Campaign.opens)
-    if flt.start:
-        query = query.where(Campaign.deadline >= flt.start)
-    if flt.end:
-        query = query.where(Campaign.opens < flt.end)
-    return list(session.scalars(query))
-
