@@ -35,7 +35,6 @@ class Settings:
     digest_interval: timedelta = timedelta(hours=2)  # at most one chain digest per group
     evening_summary_at: str = "21:30"
     reminder_before_deadline: timedelta = timedelta(hours=1)
-    send_failure_alert_limit: int = 5  # failed attempts of one message before admins are told
     bot_id: str = "jielong-bot"  # the bot's own user id: its messages are dropped
     # A message whose transaction hits a transient database error (lost connection, lock past
     # the busy timeout, full disk) is tried again after each of these pauses, then set aside

@@ -173,7 +173,7 @@ SUMMARY_ADMIN_UNSENT = "还有{count}条消息没发出去"
 SUMMARY_ADMIN_MORE = "各群明细见看板和导出"
 SUMMARY_NOTHING = "今天没有新订单"
 # The evening summary's picture (sales by product and by group).
-PICTURE_TITLE = "{date}  销售额{gmv}元，{orders}单"
+PICTURE_TITLE = "{date} 销售额{gmv}元，{orders}单"
 PICTURE_BY_PRODUCT = "按商品"
 PICTURE_BY_GROUP = "按群"
 PICTURE_OTHERS = "其余{count}项"

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from storage.lookup import group_for_chat
 from storage.models import Admin, Chain, EntryRow, Group, Leader, MessageLog
+from storage.rooms import groups_named
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,8 @@ def leaders_and_admins(session: Session) -> list[Person]:
 
 def group_members(session: Session, chat: str, limit: int = 30) -> list[Person]:
     """Members seen in a group (wrote in it, or own a line of its chains), most recent first."""
-    group = group_for_chat(session, chat, chat)
+    named = groups_named(session, chat)  # a room id, the set-up's name or the topic
+    group = named[0] if len(named) == 1 else None
     seen: dict[str, tuple] = {}
     chats = {chat} | ({group.chat_id, group.name} if group else set())
     wrote = (select(MessageLog.sender_id, MessageLog.sender_name, func.max(MessageLog.sent_at))

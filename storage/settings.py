@@ -52,9 +52,21 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("reminder_before_deadline", SettingKind.DURATION, "1h",
                 "the deadline reminder goes out this long before the deadline",
                 timedelta(minutes=1), timedelta(days=2)),
-    SettingSpec("send_failure_alert_limit", SettingKind.COUNT, 5,
-                "after this many failed attempts to send one message, the platform admins are told",
-                1, 1000),
+    SettingSpec("account_min_interval", SettingKind.DURATION, "3s",
+                "per bot account, over all its groups and private chats: after a few messages at once "
+                "(account_burst), at most one per this time, spread a little at random",
+                timedelta(0), timedelta(minutes=10)),
+    SettingSpec("account_burst", SettingKind.COUNT, 3,
+                "how many messages one bot account may send at once before its pacing starts", 1, 100),
+    SettingSpec("send_give_up_after", SettingKind.DURATION, "10m",
+                "a message still failing to send this long after its first failure is given up, and the "
+                "platform admins are told", timedelta(minutes=1), timedelta(days=2)),
+    SettingSpec("send_claim_timeout", SettingKind.DURATION, "2m",
+                "a message handed to the transport and never reported (the process died mid-send) is sent "
+                "again after this long", timedelta(seconds=10), timedelta(hours=1)),
+    SettingSpec("max_attempts", SettingKind.COUNT, 5,
+                "a message the database keeps refusing (lost connection, lock, full disk) is marked failed "
+                "after this many passes; `jielong retry` applies it after the fix", 1, 100),
 )
 SPECS = {spec.key: spec for spec in SETTINGS}
 

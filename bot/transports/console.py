@@ -28,10 +28,10 @@ from bot.transports.pictures import save_image
 from storage.lookup import (
     campaigns_opened_by,
     first_bound_group,
-    group_for_chat,
     next_campaign_opening,
 )
 from storage.people import group_members, leaders_and_admins
+from storage.rooms import groups_named
 from storage.settings import SettingError, parse_duration
 
 PLATFORM = "console"
@@ -296,7 +296,8 @@ class Console:
 
     def _enter_group(self, name: str) -> None:
         with self.app.ctx.sessions() as session:
-            group = group_for_chat(session, name, name)
+            named = groups_named(session, name)
+            group = named[0] if len(named) == 1 else None
             if group is None:
                 known = [p for person in leaders_and_admins(session) for p in person.groups]
                 self.write(texts.CONSOLE_UNKNOWN_GROUP.format(name=name, groups="、".join(known) or "-"))

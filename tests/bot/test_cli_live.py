@@ -131,5 +131,5 @@ def test_version_and_log_level() -> None:
 
     assert run("--version").output.strip() == f"jielong {version('jielong')}"
     assert run("--log-level", "loud", "who").exit_code == 2
-    assert run("--log-level", "WARNING", "who", "--db", "sqlite://").exit_code == 0
+    assert run("--log-level", "WARNING", "who", "--help").exit_code == 0
     assert "--log-level" in run("--help").output and "-v, --verbose" in run("--help").output

@@ -77,7 +77,8 @@ def test_leader_summary_says_a_campaign_of_one_day_once(app, ordered, clock) -> 
 
 
 def test_leader_summary_of_a_campaign_over_two_days_tells_today_apart(sessions) -> None:
-    two_days = SETUP.replace("deadline = 2026-11-24T22:00:00+08:00", "deadline = 2026-11-25T22:00:00+08:00")
+    two_days = SETUP.replace("deadline = 2026-11-24T22:00:00+08:00", "deadline = 2026-11-25T22:00:00+08:00").replace(
+        "pickup = 2026-11-25T16:00:00+08:00", "pickup = 2026-11-26T16:00:00+08:00")
     load(sessions, two_days)
     feed = Feed(sessions)
     wang = line(1, "王姐", ("XG01", 2))
@@ -249,13 +250,14 @@ def test_summary_picture_saved_beside_the_transcript(tmp_path) -> None:
     assert group.name == f"20261125-210000-{GROUP}.png"
 
 
-def test_console_shows_where_the_picture_went(app, tmp_path) -> None:
-    from bot.transports.console import deliver
+def test_console_shows_where_the_picture_went(app, clock, tmp_path) -> None:
+    from bot.transports.console import Console
 
     out = io.StringIO()
-    deliver(app, OutgoingText("wxid_admin", "平台日报", is_group=False, image=PNG_SIGNATURE), out, tmp_path / "pics")
+    console = Console(app, clock, out, group=None, user="wxid_admin", image_dir=tmp_path / "pics")
+    console.deliver([OutgoingText("wxid_admin", "平台日报", is_group=False, image=PNG_SIGNATURE)])
     [saved] = (tmp_path / "pics").iterdir()
-    assert out.getvalue() == f"  🤖 [私聊 wxid_admin] 平台日报\n  🖼 图片：{saved}\n"
+    assert out.getvalue().splitlines()[-2:] == ["  🤖 [私聊 wxid_admin] 平台日报", f"  🖼 图片：{saved}"]
     assert saved.read_bytes() == PNG_SIGNATURE
 
 

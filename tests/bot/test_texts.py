@@ -6,13 +6,14 @@ from __future__ import annotations
 import string
 
 from bot import texts
-from tests.bot.test_leader_commands import LEADER, ask, orders  # noqa: F401  (the fixture)
+from tests.bot.test_leader_commands import LEADER, orders  # noqa: F401  (the fixture)
 from tests.conftest import at
 
 
 def test_a_refund_reads_as_taken_off_the_sales(orders) -> None:  # noqa: F811
     orders.private(LEADER, "李姐", "缺货 西瓜 1", at=at(26, 15))
-    reply = ask(orders, LEADER, "佣金", 5)
+    out = orders.private(LEADER, "李姐", "佣金", at=at(26, 15, 5))  # after the 缺货: time only goes forward
+    reply = "\n".join(m.text for m in out if m.to == LEADER)
     assert reply.startswith("11月佣金：3单，销售额")
     sales, commission = reply.split("，按", 1)
     assert sales.endswith("（已扣缺货退款15元）") and commission.startswith("12%算，佣金")

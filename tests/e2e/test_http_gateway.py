@@ -35,7 +35,7 @@ pytestmark = pytest.mark.e2e
 def live_setup(tmp_path: Path, groups_of_lijie: str = f'["{GROUP}"]') -> Path:
     """The demo set-up with its campaign running now."""
     text = demo_setup_text().replace("2026-11-25T09:00:00", "2026-01-01T09:00:00").replace(
-        "2026-11-25T22:00:00", "2099-12-31T22:00:00").replace(f'groups = ["{GROUP}"]', f"groups = {groups_of_lijie}")
+        "2026-11-25T22:00:00", "2099-12-31T22:00:00").replace("2026-11-26T16:00:00", "2100-01-01T16:00:00").replace(f'groups = ["{GROUP}"]', f"groups = {groups_of_lijie}")
     path = tmp_path / "setup.toml"
     path.write_text(text, encoding="utf-8")
     return path

@@ -169,7 +169,7 @@ def world(tmp_path):
     gateway.wait_for(lambda e: e.get("event") == "listening")
     sessions = open_db(f"sqlite:///{tmp_path / 'e2e.db'}")
     setup = demo_setup_text().replace("2026-11-25T09:00:00", "2026-01-01T09:00:00").replace(
-        "2026-11-25T22:00:00", "2099-12-31T22:00:00")
+        "2026-11-25T22:00:00", "2099-12-31T22:00:00").replace("2026-11-26T16:00:00", "2100-01-01T16:00:00")
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(setup))
     # Posts and replies to one room share its pacing: 2 s between messages keeps the test short.
@@ -286,7 +286,8 @@ class RunProcess:
                    CACHE_DIR=str(tmp_path / "cache"))
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from bot.cli import main; main(prog_name='jielong')", "run",
-             "--db", f"sqlite:///{tmp_path / 'run.db'}", "--bot-id", "wxid_bot"],
+             "--db", f"sqlite:///{tmp_path / 'run.db'}", "--setup", str(ROOT / "bot" / "demo" / "setup.toml"),
+             "--bot-id", "wxid_bot"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         self.lines: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()

@@ -80,17 +80,17 @@ def test_statements_with_chinese_headers_and_an_inclusive_to(db_url, setup_file)
     sessions = open_db(db_url)
     Feed(sessions).chain("wxid_wang", [line(1, "王姐", ("XG01", 2))], at(10))  # on the 24th
     sessions.kw["bind"].dispose()
-    result = run("export", "statements", "--db", db_url, "--from", "2026-11-24", "--to", "2026-11-24", "--zh")
+    result = run("export", "statements", "--db", db_url, "--from", "2026-11-24", "--to", "2026-11-24", "--headers", "zh")
     assert result.exit_code == 0, result.output
     rows = list(csv.reader(io.StringIO(result.stdout.removeprefix("\ufeff"))))
-    assert rows[0] == ["团长ID", "团长", "起", "止", "单数", "销售额", "退款及缺货调整", "实际销售额", "佣金比例", "佣金",
-                       "应付团长"]
+    assert rows[0] == ["团长微信号", "团长", "起", "止", "订单数", "销售额", "退款及缺货调整", "实际销售额", "佣金比例",
+                       "佣金", "应付佣金"]
     assert rows[1:] == [["wxid_li", "李姐", "2026-11-24", "2026-11-24", "1", "30", "0", "30", "0.12", "3.6", "3.6"],
                         ["wxid_zhou", "老周", "2026-11-24", "2026-11-24", "0", "0", "0", "0", "0.1", "0", "0"],
                         ["合计", "", "2026-11-24", "2026-11-24", "1", "30", "0", "30", "", "3.6", "3.6"]]
-    orders = run("export", "orders", "--db", db_url, "--to", "2026-11-24", "--zh")
+    orders = run("export", "orders", "--db", db_url, "--to", "2026-11-24", "--headers", "zh")
     header, *lines = list(csv.reader(io.StringIO(orders.stdout.removeprefix("\ufeff"))))
     assert header[:3] == ["活动", "群", "团长"] and len(lines) == 1  # the 24th itself is included
     assert dict(zip(header, lines[0], strict=True))["订单号"] == "1"
     assert len(run("export", "orders", "--db", db_url, "--to", "2026-11-23").stdout.splitlines()) == 1  # the header
-    assert "is the last day there is" in run("export", "orders", "--db", db_url, "--to", "9999-12-31").output
+    assert "is outside" in run("export", "orders", "--db", db_url, "--to", "9999-12-31").output

@@ -224,7 +224,8 @@ def test_empty_database(sessions):
 
 
 def test_orders_per_hour_is_capped_for_a_very_long_campaign(sessions):
-    long = SETUP.replace("deadline = 2026-11-24T22:00:00+08:00", "deadline = 2027-11-24T22:00:00+08:00")
+    long = SETUP.replace("deadline = 2026-11-24T22:00:00+08:00", "deadline = 2027-11-24T22:00:00+08:00").replace(
+        "pickup = 2026-11-25T16:00:00+08:00", "pickup = 2027-11-25T16:00:00+08:00")
     load(sessions, long)
     Feed(sessions).chain("wxid_wang", [line(1, "王姐", ("XG01", 1))], at(9) + timedelta(hours=5))
     with sessions() as session:

@@ -93,7 +93,7 @@ def test_xlsx_cells_are_typed(db):  # noqa: F811
     header = [c.value for c in statements[1]]
     row = {name: cell for name, cell in zip(header, statements[2], strict=True)}
     assert row["from"].is_date and row["from"].value == datetime(2026, 11, 1)
-    assert row["gmv"].data_type == "n" and row["commission_rate"].value == 0.12
+    assert row["gross"].data_type == "n" and row["commission_rate"].value == 0.12
     pickup = xlsx_sheet(db, "pickup")
     assert pickup["H2"].value is False and pickup["H2"].data_type == "b"  # picked_up
 

@@ -57,6 +57,8 @@ def test_an_empty_log_is_empty(sessions) -> None:
 
 
 def test_who_prints_the_ids_for_the_set_up(db_url, sessions) -> None:
+    with sessions.begin() as session:
+        apply_setup(session, load_setup_text(SETUP))
     result = CliRunner().invoke(main, ["who", "--db", db_url])
     assert result.exit_code == 0 and "no messages yet" in result.output
     with sessions.begin() as session:

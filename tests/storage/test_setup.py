@@ -223,8 +223,8 @@ ERRORS = {
                          "settings.reminder_before_deadline: must be between 1m and 2d"),
     "count as text": ('[settings]\ngroup_max_per_hour = "20"', "settings.group_max_per_hour: must be a whole number"),
     "count of zero": ("[settings]\ngroup_max_per_hour = 0", "settings.group_max_per_hour: must be between 1 and 600"),
-    "count as bool": ("[settings]\nsend_failure_alert_limit = true",
-                      "settings.send_failure_alert_limit: must be a whole number"),
+    "count as bool": ("[settings]\nmax_attempts = true",
+                      "settings.max_attempts: must be a whole number"),
     "summary time out of the day": ('[settings]\nevening_summary_at = "25:00"',
                                     'settings.evening_summary_at: must be a time of day like "21:30"'),
     "summary time as a number": ("[settings]\nevening_summary_at = 2130", "settings.evening_summary_at: must be a time"),
@@ -274,7 +274,7 @@ def test_a_campaign_may_name_a_group_a_leader_bound_before(sessions):
     """A campaigns-only file names groups that a leader bound with 绑定 (in the database)."""
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(SETUP))
-        session.add(Group(chat_id="room@chatroom", name="新绑的群", leader_id="wxid_zhou"))
+        session.add(Group(chat_id="room@chatroom", name="新绑的群", leader_id="wxid_zhou", room_known=True))
     campaigns_only = "[[campaigns]]\n" + CAMPAIGN + 'groups = ["新绑的群"]\n'
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(campaigns_only))
@@ -300,14 +300,16 @@ def test_settings_default_and_load(sessions):
     tuned = SETUP.replace('timezone = "Asia/Shanghai"\n', "") + (
         '[settings]\ntimezone = "Europe/Berlin"\ngroup_min_interval = "45s"\ngroup_max_per_hour = 12\n'
         'digest_interval = "0"\nevening_summary_at = "8:05"\nreminder_before_deadline = "1h30m"\n'
-        "send_failure_alert_limit = 3\n")
+        "max_attempts = 3\n")
     with sessions.begin() as session:
         apply_setup(session, load_setup_text(tuned))
     with sessions() as session:
         assert stored_settings(session) == {
             "timezone": "Europe/Berlin", "group_min_interval": timedelta(seconds=45), "group_max_per_hour": 12,
             "digest_interval": timedelta(0), "evening_summary_at": "08:05",
-            "reminder_before_deadline": timedelta(hours=1, minutes=30), "send_failure_alert_limit": 3}
+            "reminder_before_deadline": timedelta(hours=1, minutes=30), "max_attempts": 3,
+            "account_min_interval": timedelta(seconds=3), "account_burst": 3,
+            "send_give_up_after": timedelta(minutes=10), "send_claim_timeout": timedelta(minutes=2)}
         assert session.get(Platform, 1).timezone == "Europe/Berlin"
     with sessions.begin() as session:  # a file without [settings] puts the defaults back
         apply_setup(session, load_setup_text(SETUP))
