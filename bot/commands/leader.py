@@ -18,10 +18,10 @@ from parsers.quantity import UNITS
 from storage.corrections import apply_shortage
 from storage.formatting import plain_number
 from storage.lookup import (
-    campaign_groups,
     catalog_of,
     current_campaigns,
     find_campaign,
+    groups_running,
     running_campaigns,
 )
 from storage.models import Campaign, Group
@@ -48,8 +48,8 @@ def help_command(call: Call) -> str:
 
 
 def campaign_groups_of(call: Call, campaign: Campaign) -> list[Group]:
-    """The caller's groups this campaign runs in."""
-    runs_in = {g.id for g in campaign_groups(call.session, campaign)}
+    """The caller's groups this campaign runs in (P4: a leader acts only there)."""
+    runs_in = set(groups_running(call.session, campaign, [g.id for g in call.groups]))
     return [g for g in call.groups if g.id in runs_in]
 
 
